@@ -1,0 +1,131 @@
+// The one interface every storage backend implements, after rclone's Fs: a handful of required
+// methods plus optional capabilities, detected once into `features`. Sync logic (planner, worker,
+// committer) imports this file and never a concrete backend.
+//
+// Paths are relative to the endpoint's root (bucket+prefix, directory, container+prefix), use '/'
+// as the separator, never start with '/', and are compared as UTF-8 byte strings.
+import type { Readable } from 'node:stream';
+
+export type ChecksumAlgorithm = 'crc32c' | 'md5' | 'sha256';
+
+/** A whole-object checksum, value as lowercase hex. */
+export interface Checksum {
+  algorithm: ChecksumAlgorithm;
+  value: string;
+}
+
+export interface Entry {
+  path: string;
+  size: number;
+  /**
+   * Modification time in ms since the epoch. Object stores report the time recorded by DataSync
+   * in object metadata (the source's mtime) when present, else their own last-modified time.
+   */
+  mtimeMs: number;
+  /** Native whole-object checksums the backend knows without reading the data. */
+  checksums?: Checksum[];
+  /** Opaque version for conditional writes and reads: S3 ETag, GCS generation, Azure ETag. */
+  version?: string;
+  storageClass?: string;
+}
+
+export interface ListOptions {
+  /** Only entries whose path starts with this prefix (a directory prefix should end in '/'). */
+  prefix?: string;
+  signal?: AbortSignal;
+}
+
+export interface ReadOptions {
+  offset?: number;
+  /** Bytes to read from offset; undefined reads to the end. */
+  length?: number;
+  signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /** Exact byte count of body when known; required by some backends for single-shot puts. */
+  size?: number;
+  /** Source modification time to keep (filesystem: utimes; object stores: metadata). */
+  mtimeMs?: number;
+  /** Checksum the caller computed of the data; backends that can verify server-side do so. */
+  checksum?: Checksum;
+  storageClass?: string;
+  contentType?: string;
+  /** Refuse to overwrite an existing object (conditional put). */
+  ifNotExists?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface WriteResult {
+  size: number;
+  /** Checksums the backend computed or confirmed for what it stored. */
+  checksums: Checksum[];
+  version?: string;
+}
+
+/** Split files: byte ranges uploaded independently (possibly by different processes), then joined. */
+export interface PartUpload {
+  /** Starts an upload and returns a token that other processes can use to add parts. */
+  begin(path: string, opts: WriteOptions): Promise<string>;
+  /** partNumber starts at 1; parts of equal size except the last. */
+  writePart(token: string, path: string, partNumber: number, body: Readable, size: number, signal?: AbortSignal): Promise<PartReceipt>;
+  /** Joins the parts in order and makes the object visible at path, atomically. */
+  complete(token: string, path: string, parts: PartReceipt[], opts: WriteOptions): Promise<WriteResult>;
+  abort(token: string, path: string): Promise<void>;
+}
+export interface PartReceipt {
+  partNumber: number;
+  size: number;
+  /** Backend-specific part identity (S3 ETag, Azure block id, temp object name). */
+  id: string;
+  checksum?: Checksum;
+}
+
+export interface Features {
+  /** Server-side copy within this backend. */
+  serverSideCopy?: (from: string, to: string, opts: WriteOptions) => Promise<WriteResult>;
+  /** Atomic rename: promote staged data to its final path (filesystem, HDFS). */
+  rename?: (from: string, to: string, opts?: { overwrite?: boolean }) => Promise<void>;
+  /** Computes a native checksum by asking the server (e.g. HDFS GETFILECHECKSUM), without reading data. */
+  checksum?: (path: string, algorithm: ChecksumAlgorithm) => Promise<Checksum | undefined>;
+  /** Sets modification time after writing (filesystem, HDFS SETTIMES). */
+  setModTime?: (path: string, mtimeMs: number) => Promise<void>;
+  partUpload?: PartUpload;
+  /** Removes an empty directory (backends with real directories only); never removes a non-empty one. */
+  removeEmptyDir?: (path: string) => Promise<void>;
+  /** Checksum algorithms that `Entry.checksums` or WriteResult report natively, best first. */
+  nativeChecksums: ChecksumAlgorithm[];
+  /** Whether a write is atomic at the final path by itself (object stores) or needs temp+rename. */
+  atomicWrite: boolean;
+  /** Largest object a single write may carry; larger ones go through partUpload. */
+  maxSingleWrite?: number;
+}
+
+export interface Backend {
+  /** Backend kind, as in the spec: 'filesystem', 's3', 'gcs', 'webhdfs', 'azureBlob'. */
+  readonly kind: string;
+  /** Where this backend points, for messages and logs; never contains a credential. */
+  readonly location: string;
+  readonly features: Features;
+
+  /** Recursive listing of files (not directories), ascending by UTF-8 bytes of path, streamed. */
+  list(opts?: ListOptions): AsyncIterable<Entry>;
+  /** Throws DataSyncError code NotFound when absent. */
+  stat(path: string): Promise<Entry>;
+  read(path: string, opts?: ReadOptions): Promise<Readable>;
+  /**
+   * Writes body to path. Nothing is ever visible at path until the whole body is stored; an
+   * aborted or failed write leaves whatever was at path before untouched.
+   */
+  write(path: string, body: Readable, opts?: WriteOptions): Promise<WriteResult>;
+  /** Deletes path; deleting an absent path succeeds (idempotent). */
+  delete(path: string): Promise<void>;
+  /** Releases sockets and handles. */
+  close(): Promise<void>;
+}
+
+/** Compares paths as UTF-8 byte strings: the order S3, GCS and Azure list in. */
+export function comparePaths(a: string, b: string): number {
+  if (a === b) return 0;
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
