@@ -195,7 +195,13 @@ export interface DataSyncStatus {
   currentRun?: CurrentRun;
   lastRun?: RunReport;
   history?: RunReport[];
+  /** Human-readable totals of the active run, else the last run, for printer columns. */
+  summary?: { progress: string; files: string; bytes: string };
   lastSuccessfulTime?: string;
+  /** The schedule time of the last scheduled run started. */
+  lastScheduleTime?: string;
+  /** The metadata.generation of the last run started (one run per generation without schedule). */
+  lastRunGeneration?: number;
   nextScheduleTime?: string;
   lastManualTrigger?: string;
   watermark?: { partition: string };

@@ -99,6 +99,12 @@ export interface Features {
   atomicWrite: boolean;
   /** Largest object a single write may carry; larger ones go through partUpload. */
   maxSingleWrite?: number;
+  /**
+   * True when `list` reports the server's upload time rather than the source mtime recorded on
+   * write (object stores keep that in metadata, which listings omit); `stat` reports the recorded one.
+   * The planner then stats same-size files before comparing modification times.
+   */
+  listModTimeIsUploadTime?: boolean;
 }
 
 export interface Backend {

@@ -1,0 +1,91 @@
+// The results: one row per (scenario, metric, peer), printed as a table and written as
+// bench/results/latest.json plus a dated markdown copy. A row whose target is not met stays in
+// the table as "NO"; a row that could not be measured says why instead of disappearing.
+import { writeFileSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface ResultRow {
+  scenario: string;
+  metric: string;
+  /** DataSync's median, in the metric's unit; null when it could not be measured. */
+  datasync: number | null;
+  /** The peer (or reference) this row compares against. */
+  peer: string;
+  peerValue: number | null;
+  /** datasync / peerValue for higher-is-better metrics, and as measured for the rest; see `target`. */
+  ratio: number | null;
+  /** e.g. ">= 1.2" (ratio must be at least) or "<= 0.5" (ratio must be at most); null when none. */
+  target: string | null;
+  met: boolean | null;
+  unit: string;
+  peerFlags: string;
+  dataset: string;
+  runs: { datasync: number[]; peer: number[] };
+  notes: string;
+}
+
+export interface Results {
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; loadAvg1m: number };
+  date: string;
+  mode: 'full' | 'quick';
+  durationSeconds: number;
+  peers: Record<string, string>;
+  results: ResultRow[];
+  profiles: Record<string, Array<{ fn: string; where: string; selfMs: number; selfPct: number }>>;
+}
+
+export function machine(): Results['machine'] {
+  return {
+    cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    kernel: os.release(), node: process.version, loadAvg1m: os.loadavg()[0] ?? 0,
+  };
+}
+
+/** met is decided here, from the ratio and the target's comparator, and only here. */
+export function judge(ratio: number | null, target: string | null): boolean | null {
+  if (target === null || ratio === null || !Number.isFinite(ratio)) return null;
+  const m = /^(>=|<=)\s*([\d.]+)$/.exec(target);
+  if (!m) return null;
+  const t = Number(m[2]);
+  return m[1] === '>=' ? ratio >= t : ratio <= t;
+}
+
+const fmt = (v: number | null, digits = 2) => (v === null || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
+
+export function table(rows: ResultRow[]): string {
+  const head = ['scenario', 'metric', 'datasync', 'peer', 'peer value', 'ratio', 'target', 'met', 'peer flags', 'notes'];
+  const body = rows.map((r) => [
+    r.scenario, `${r.metric} (${r.unit})`, fmt(r.datasync), r.peer, fmt(r.peerValue), fmt(r.ratio), r.target ?? '—',
+    r.met === null ? '—' : r.met ? 'yes' : 'NO', r.peerFlags || '—', r.notes.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160),
+  ]);
+  const md = [head, head.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
+  return md.join('\n');
+}
+
+export function writeResults(dir: string, res: Results): { json: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = path.join(dir, 'latest.json');
+  writeFileSync(json, JSON.stringify(res, null, 2) + '\n');
+  const day = res.date.slice(0, 10);
+  const md = path.join(dir, `${day}.md`);
+  const m = res.machine;
+  const prof = Object.entries(res.profiles).map(([k, v]) =>
+    `### ${k}\n\n| self ms | self % | function | where |\n|---|---|---|---|\n${v.map((f) => `| ${f.selfMs.toFixed(0)} | ${f.selfPct.toFixed(1)} | ${f.fn} | ${f.where} |`).join('\n')}\n`).join('\n');
+  writeFileSync(md, `# DataSync benchmarks, ${res.date} (${res.mode})
+
+Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadAvg1m.toFixed(2)} at start.
+Peers: ${Object.entries(res.peers).map(([k, v]) => `${k} ${v}`).join(', ')}. Duration ${Math.round(res.durationSeconds)} s.
+
+Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
+numbers, are the result: this machine is shared. For time and memory rows the ratio is
+datasync / peer and lower is better; for throughput rows it is datasync / peer and higher is better.
+
+${table(res.results)}
+
+## CPU profiles (top self time)
+
+${prof || '(none)'}
+`);
+  return { json, md };
+}

@@ -1,0 +1,237 @@
+// A local directory or mounted volume. Writes go to a temporary name in the target directory and
+// are renamed into place, so a reader never sees a partial file; the listing walks one directory
+// at a time, so memory is bounded by the widest directory, not the tree.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Backend, Entry, Features, ListOptions, PartReceipt, PartUpload, ReadOptions, WriteOptions, WriteResult } from '../backend.ts';
+import { comparePaths } from '../backend.ts';
+import { ChecksumStream, crc32cChecksum } from '../../checksum.ts';
+import { DataSyncError, type Side } from '../../errors.ts';
+import { translateFsError } from './errors.ts';
+
+/** Staging names: hidden from listings, unique per write, short enough for any parent name. */
+export const TEMP_PREFIX = '.datasync-tmp-';
+
+export class FilesystemBackend implements Backend {
+  readonly kind = 'filesystem';
+  readonly location: string;
+  readonly features: Features;
+  readonly #root: string;
+  readonly #side: Side;
+
+  constructor(root: string, side: Side) {
+    this.#root = path.resolve(root);
+    this.#side = side;
+    this.location = `file://${this.#root}`;
+    this.features = {
+      nativeChecksums: [],
+      atomicWrite: true,
+      rename: (from, to) => this.#rename(from, to),
+      setModTime: (p, mtimeMs) => this.#setModTime(p, mtimeMs),
+      removeEmptyDir: (p) => this.#removeEmptyDir(p),
+      partUpload: this.#partUpload(),
+    };
+  }
+
+  #full(rel: string): string {
+    if (rel.startsWith('/') || rel.split('/').includes('..')) {
+      throw new DataSyncError(`refusing path outside ${this.location}: ${rel}`, { code: 'InvalidConfig', side: this.#side, endpoint: this.location, path: rel });
+    }
+    return path.join(this.#root, rel);
+  }
+  #fail(err: unknown, op: string, rel?: string): DataSyncError {
+    return translateFsError(err, op, this.#side, this.location, rel);
+  }
+
+  async *list(opts: ListOptions = {}): AsyncGenerator<Entry> {
+    const prefix = opts.prefix ?? '';
+    // Start at the deepest directory the prefix names, then filter by the rest of it.
+    const startDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
+    try {
+      const st = await stat(this.#full(startDir || '.'));
+      if (!st.isDirectory()) throw Object.assign(new Error(`${this.#full(startDir)} is not a directory`), { code: 'ENOTDIR' });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT' && startDir !== '') return; // an absent sub-prefix lists nothing
+      throw this.#fail(err, 'list', startDir || undefined);
+    }
+    for await (const entry of this.#walk(startDir, opts.signal)) {
+      if (entry.path.startsWith(prefix)) yield entry;
+    }
+  }
+
+  /**
+   * Yields files under relDir in UTF-8 byte order of their full paths. A directory sorts as its
+   * name plus '/', which is exactly where its children fall in full-path order ('a.txt' < 'a/b').
+   */
+  async *#walk(relDir: string, signal?: AbortSignal): AsyncGenerator<Entry> {
+    let dirents;
+    try {
+      dirents = await readdir(this.#full(relDir || '.'), { withFileTypes: true });
+    } catch (err) {
+      throw this.#fail(err, 'list', relDir || undefined);
+    }
+    const children: Array<{ key: string; name: string; dir: boolean }> = [];
+    for (const d of dirents) {
+      if (d.name.startsWith(TEMP_PREFIX)) continue;
+      let dir = d.isDirectory();
+      if (d.isSymbolicLink()) {
+        const st = await stat(path.join(this.#full(relDir || '.'), d.name)).catch(() => undefined);
+        if (!st) continue; // dangling link: nothing to copy
+        dir = st.isDirectory();
+      } else if (!dir && !d.isFile()) continue; // sockets, fifos, devices
+      children.push({ key: dir ? `${d.name}/` : d.name, name: d.name, dir });
+    }
+    children.sort((a, b) => comparePaths(a.key, b.key));
+    for (const child of children) {
+      signal?.throwIfAborted();
+      const rel = relDir + child.name;
+      if (child.dir) {
+        yield* this.#walk(`${rel}/`, signal);
+      } else {
+        try {
+          const st = await stat(this.#full(rel));
+          yield { path: rel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+        } catch (err) {
+          if ((err as { code?: string }).code === 'ENOENT') continue; // vanished while listing
+          throw this.#fail(err, 'stat', rel);
+        }
+      }
+    }
+  }
+
+  async stat(rel: string): Promise<Entry> {
+    try {
+      const st = await stat(this.#full(rel));
+      if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
+      return { path: rel, size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+    } catch (err) {
+      throw this.#fail(err, 'stat', rel);
+    }
+  }
+
+  async read(rel: string, opts: ReadOptions = {}): Promise<Readable> {
+    const start = opts.offset ?? 0;
+    if (opts.length === 0) return Readable.from([]);
+    try {
+      // Opening first surfaces permission errors here rather than later on the stream.
+      const handle = await open(this.#full(rel), 'r');
+      return handle.createReadStream({
+        start,
+        ...(opts.length === undefined ? {} : { end: start + opts.length - 1 }),
+        ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+    } catch (err) {
+      throw this.#fail(err, 'read', rel);
+    }
+  }
+
+  async write(rel: string, body: Readable, opts: WriteOptions = {}): Promise<WriteResult> {
+    const final = this.#full(rel);
+    const tmp = path.join(path.dirname(final), TEMP_PREFIX + randomBytes(8).toString('hex'));
+    const sum = new ChecksumStream();
+    try {
+      await mkdir(path.dirname(final), { recursive: true });
+      await pipeline(body, sum, createWriteStream(tmp, { flags: 'wx', flush: true }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+      if (opts.size !== undefined && sum.bytes !== opts.size) {
+        throw new DataSyncError(`wrote ${sum.bytes} bytes to ${rel}, expected ${opts.size}`, { code: 'ChecksumMismatch', side: 'source', path: rel, retryable: true });
+      }
+      if (opts.mtimeMs !== undefined) await utimes(tmp, new Date(), new Date(opts.mtimeMs));
+      if (opts.ifNotExists && (await exists(final))) {
+        throw new DataSyncError(`${rel} already exists in ${this.location}`, { code: 'PreconditionFailed', side: this.#side, path: rel });
+      }
+      await rename(tmp, final);
+    } catch (err) {
+      await rm(tmp, { force: true }).catch(() => {});
+      throw this.#fail(err, 'write', rel);
+    }
+    return { size: sum.bytes, checksums: [crc32cChecksum(sum.crc32c)] };
+  }
+
+  async delete(rel: string): Promise<void> {
+    try {
+      await unlink(this.#full(rel));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw this.#fail(err, 'delete', rel);
+    }
+    await this.#pruneEmptyParents(rel);
+  }
+
+  /** Removing a file's last sibling removes its directory, as an object store would "remove" it. */
+  async #pruneEmptyParents(rel: string): Promise<void> {
+    let dir = path.posix.dirname(rel);
+    while (dir !== '.' && dir !== '') {
+      if (!(await this.#removeEmptyDir(dir).then(() => true, () => false))) return;
+      dir = path.posix.dirname(dir);
+    }
+  }
+  async #removeEmptyDir(rel: string): Promise<void> {
+    await rmdir(this.#full(rel));
+  }
+  async #rename(from: string, to: string): Promise<void> {
+    try {
+      await mkdir(path.dirname(this.#full(to)), { recursive: true });
+      await rename(this.#full(from), this.#full(to));
+    } catch (err) {
+      throw this.#fail(err, 'rename', from);
+    }
+  }
+  async #setModTime(rel: string, mtimeMs: number): Promise<void> {
+    try {
+      await utimes(this.#full(rel), new Date(), new Date(mtimeMs));
+    } catch (err) {
+      throw this.#fail(err, 'set mtime of', rel);
+    }
+  }
+
+  /** Parts are files in a hidden staging directory beside the target, concatenated on complete. */
+  #partUpload(): PartUpload {
+    const stagingDir = (rel: string, token: string) => path.join(path.dirname(this.#full(rel)), `${TEMP_PREFIX}${token}.parts`);
+    return {
+      begin: async (rel) => {
+        const token = randomBytes(8).toString('hex');
+        await mkdir(stagingDir(rel, token), { recursive: true }).catch((err) => { throw this.#fail(err, 'begin upload of', rel); });
+        return token;
+      },
+      writePart: async (token, rel, partNumber, body, size, signal) => {
+        const dir = stagingDir(rel, token);
+        const target = path.join(dir, String(partNumber).padStart(6, '0'));
+        const tmp = `${target}.tmp`;
+        const sum = new ChecksumStream();
+        try {
+          await pipeline(body, sum, createWriteStream(tmp, { flush: true }), ...(signal ? [{ signal }] : []));
+          if (sum.bytes !== size) throw new DataSyncError(`part ${partNumber} of ${rel}: got ${sum.bytes} bytes, expected ${size}`, { code: 'ChecksumMismatch', side: 'source', path: rel, retryable: true });
+          await rename(tmp, target);
+        } catch (err) {
+          await rm(tmp, { force: true }).catch(() => {});
+          throw this.#fail(err, 'write part of', rel);
+        }
+        return { partNumber, size, id: target, checksum: crc32cChecksum(sum.crc32c) };
+      },
+      complete: async (token, rel, parts, opts) => {
+        const sorted = [...parts].sort((a, b) => a.partNumber - b.partNumber);
+        const result = await this.write(rel, Readable.from(concatParts(sorted)), opts);
+        await rm(stagingDir(rel, token), { recursive: true, force: true });
+        return result;
+      },
+      abort: async (token, rel) => {
+        await rm(stagingDir(rel, token), { recursive: true, force: true });
+      },
+    };
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function* concatParts(parts: PartReceipt[]): AsyncGenerator<Buffer> {
+  for (const part of parts) {
+    for await (const chunk of createReadStream(part.id)) yield chunk as Buffer;
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return stat(p).then(() => true, () => false);
+}

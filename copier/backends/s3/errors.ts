@@ -1,0 +1,110 @@
+// AWS SDK v3 errors → DataSyncError. This is the only place that knows S3 error names; everything
+// above the backend sees a code, the side at fault and whether a retry can help. Messages name the
+// endpoint and the next step, never a credential (SDK messages carry none either).
+import { DataSyncError, type ErrorCode, type Side } from '../../errors.ts';
+
+interface SdkErrorShape {
+  name?: string;
+  code?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+  cause?: unknown;
+  errors?: unknown[];
+}
+
+const BY_NAME: Record<string, ErrorCode> = {
+  NoSuchKey: 'NotFound',
+  NotFound: 'NotFound',
+  NoSuchBucket: 'NotFound',
+  NoSuchUpload: 'NotFound',
+  InvalidAccessKeyId: 'Unauthenticated',
+  SignatureDoesNotMatch: 'Unauthenticated',
+  ExpiredToken: 'Unauthenticated',
+  InvalidToken: 'Unauthenticated',
+  CredentialsProviderError: 'Unauthenticated',
+  AccessDenied: 'PermissionDenied',
+  AllAccessDisabled: 'PermissionDenied',
+  SlowDown: 'Throttled',
+  Throttling: 'Throttled',
+  ThrottlingException: 'Throttled',
+  RequestLimitExceeded: 'Throttled',
+  TooManyRequests: 'Throttled',
+  PreconditionFailed: 'PreconditionFailed',
+  BadDigest: 'ChecksumMismatch',
+  InvalidDigest: 'ChecksumMismatch',
+  XAmzContentChecksumMismatch: 'ChecksumMismatch',
+  InvalidBucketName: 'InvalidConfig',
+  InvalidStorageClass: 'InvalidConfig',
+  InternalError: 'Transient',
+  ServiceUnavailable: 'Throttled',
+  RequestTimeout: 'Timeout',
+  TimeoutError: 'Timeout',
+  RequestTimeTooSkewed: 'InvalidConfig',
+};
+
+const NETWORK: Record<string, ErrorCode> = {
+  ECONNREFUSED: 'Unreachable',
+  ENOTFOUND: 'Unreachable',
+  EAI_AGAIN: 'Unreachable',
+  EHOSTUNREACH: 'Unreachable',
+  ENETUNREACH: 'Unreachable',
+  ECONNRESET: 'Transient',
+  EPIPE: 'Transient',
+  ETIMEDOUT: 'Timeout',
+  ERR_SSL_WRONG_VERSION_NUMBER: 'Unreachable',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'Unreachable',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'Unreachable',
+};
+
+/** Pure: classifies an SDK (or Node network) error, following `cause` and AggregateError members. */
+export function classifyS3Error(err: unknown): ErrorCode {
+  const seen = new Set<unknown>();
+  const queue: unknown[] = [err];
+  while (queue.length) {
+    const e = queue.shift() as SdkErrorShape | undefined;
+    if (e == null || typeof e !== 'object' || seen.has(e)) continue;
+    seen.add(e);
+    const netCode = e.code !== undefined ? NETWORK[e.code] : undefined;
+    if (netCode) return netCode;
+    const named = e.name !== undefined ? BY_NAME[e.name] : undefined;
+    if (named) return named;
+    if (e.$retryable?.throttling) return 'Throttled';
+    const status = e.$metadata?.httpStatusCode;
+    if (status === 401) return 'Unauthenticated';
+    if (status === 403) return 'PermissionDenied';
+    if (status === 404) return 'NotFound';
+    if (status === 412) return 'PreconditionFailed';
+    if (status === 429 || status === 503) return 'Throttled';
+    if (status !== undefined && status >= 500) return 'Transient';
+    if (e.cause !== undefined) queue.push(e.cause);
+    if (Array.isArray(e.errors)) queue.push(...e.errors);
+  }
+  return 'Internal';
+}
+
+const NEXT_STEP: Partial<Record<ErrorCode, string>> = {
+  Unauthenticated: 'check the access key and secret (credentialsSecretRef keys accessKeyId/secretAccessKey, or AWS_* variables locally)',
+  PermissionDenied: 'grant the credentials access to the bucket and prefix',
+  Unreachable: 'check the endpoint URL and that the server is reachable from here',
+  Timeout: 'check the network path to the endpoint',
+  Throttled: 'the server asked to slow down; lower parallelism or bandwidthLimit',
+};
+
+export function translateS3Error(err: unknown, op: string, side: Side, location: string, path?: string): DataSyncError {
+  if (err instanceof DataSyncError) return err;
+  const code = classifyS3Error(err);
+  const e = err as SdkErrorShape;
+  const detail = [e.name, e.code, e.message].filter((x) => x && x !== 'Error' && x !== 'UnknownError').join(': ') || String(err);
+  const noBucket = e.name === 'NoSuchBucket';
+  const what = path === undefined ? location : `${path} in ${location}`;
+  const next = noBucket ? 'create the bucket or fix spec bucket' : NEXT_STEP[code];
+  const message = `${op} ${what} failed (${code}): ${detail}${next ? `; ${next}` : ''}`;
+  return new DataSyncError(message, {
+    code: noBucket ? 'InvalidConfig' : code,
+    side,
+    endpoint: location,
+    ...(path === undefined ? {} : { path }),
+    cause: err,
+  });
+}

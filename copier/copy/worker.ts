@@ -1,0 +1,200 @@
+// The copy phase for one shard: read the shard's manifest lines, copy each file (or byte range of a
+// split file) with bounded concurrency, streaming source → destination while computing CRC32C,
+// verify, journal it durably, and report progress at an interval. A restarted shard skips what
+// its journal says is done.
+import { pipeline as pipelineCb, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import type { Backend, Checksum, WriteResult } from '../backends/backend.ts';
+import type { FailedFile } from '../../api/types.ts';
+import type { RunOptions } from '../options.ts';
+import type { Logger } from '../log.ts';
+import { ChecksumStream, crc32cChecksum } from '../checksum.ts';
+import { DataSyncError, asDataSyncError } from '../errors.ts';
+import { RunState } from '../runtime/state.ts';
+import { PLAN_FILE, journalKey, shardFile, type CopyItem, type Plan } from '../plan/manifest.ts';
+import { Journal } from './journal.ts';
+import { withRetry } from './retry.ts';
+import { MeteredStream, TokenBucket } from './throttle.ts';
+
+export interface ShardProgress {
+  shard: number;
+  filesTotal: number;
+  filesDone: number;
+  bytesTotal: number;
+  bytesDone: number;
+  filesSkipped: number;
+  filesFailed: number;
+  transferring: number;
+}
+
+export interface ShardSummary extends ShardProgress {
+  /** Files copied by this attempt. */
+  filesCopied: number;
+  bytesCopied: number;
+  /** Files an earlier attempt finished (from the journal), not copied again. */
+  filesResumed: number;
+  bytesFailed: number;
+  /** A bounded sample: at most 20. */
+  failedFiles: FailedFile[];
+}
+
+export interface ShardInput {
+  runId: string;
+  shard: number;
+  options: RunOptions;
+  source: Backend;
+  destination: Backend;
+  state: Backend;
+  log: Logger;
+  onProgress?: (p: ShardProgress) => void;
+  progressIntervalMs?: number;
+}
+
+const FAILED_SAMPLE = 20;
+
+export async function runShard(input: ShardInput): Promise<ShardSummary> {
+  const { options: opts, shard, source, destination, log } = input;
+  const state = new RunState(input.state, opts.state.prefix, input.runId);
+  const plan = await state.getJson<Plan>(PLAN_FILE);
+  if (!plan) throw new DataSyncError(`run ${input.runId} has no plan at ${input.state.location}/${state.dir}; run the plan phase first`, { code: 'InvalidConfig', side: 'state' });
+  const planned = plan.shards[shard];
+  if (!planned) throw new DataSyncError(`run ${input.runId} has ${plan.shards.length} shards; there is no shard ${shard}`, { code: 'InvalidConfig', side: 'config' });
+
+  const journal = new Journal(state, shard);
+  const done = await journal.loadDone();
+  const bucket = opts.bandwidthLimit ? new TokenBucket(opts.bandwidthLimit / opts.shards) : undefined;
+  const s: ShardSummary = {
+    shard, filesTotal: planned.files, filesDone: 0, bytesTotal: planned.bytes, bytesDone: 0, filesSkipped: 0, filesFailed: 0, transferring: 0,
+    filesCopied: 0, bytesCopied: 0, filesResumed: 0, bytesFailed: 0, failedFiles: [],
+  };
+  const report = () => input.onProgress?.({ shard, filesTotal: s.filesTotal, filesDone: s.filesDone, bytesTotal: s.bytesTotal, bytesDone: s.bytesDone, filesSkipped: s.filesSkipped, filesFailed: s.filesFailed, transferring: s.transferring });
+  const timer = setInterval(report, input.progressIntervalMs ?? 1000);
+  timer.unref();
+
+  const copyOne = async (item: CopyItem) => {
+    const bytes = item.range?.length ?? item.size;
+    if (done.has(journalKey({ path: item.path, range: item.range?.index }))) {
+      s.filesResumed++; s.filesDone++; s.bytesDone += bytes;
+      return;
+    }
+    s.transferring++;
+    try {
+      const parts = await copyItem(item, opts, source, destination, bucket, (n) => { s.bytesDone += n; }, log);
+      await journal.record({ path: item.path, ...(item.range ? { range: item.range.index, parts: parts ?? [] } : {}), status: 'done', bytes });
+      s.filesCopied++; s.bytesCopied += bytes; s.filesDone++;
+    } catch (err) {
+      const e = asDataSyncError(err);
+      if (e?.side === 'state' || e?.code === 'Unauthenticated' || e?.code === 'InvalidConfig') throw err; // the whole shard cannot proceed
+      const message = (err as Error).message;
+      log.warn({ path: item.path, code: e?.code, err: message }, 'file failed');
+      await journal.record({ path: item.path, ...(item.range ? { range: item.range.index } : {}), status: 'failed', bytes, error: message });
+      s.filesFailed++; s.bytesFailed += bytes; s.filesDone++;
+      if (s.failedFiles.length < FAILED_SAMPLE) s.failedFiles.push({ path: item.path, error: message });
+    } finally {
+      s.transferring--;
+    }
+  };
+
+  try {
+    await forEachConcurrent(state.readLines<CopyItem>(shardFile(shard)), opts.transfersPerShard, copyOne);
+  } finally {
+    clearInterval(timer);
+  }
+  report();
+  return s;
+}
+
+/** Runs fn over items with at most `limit` in flight; the first thrown error stops the loop and is rethrown. */
+async function forEachConcurrent<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const running = new Set<Promise<void>>();
+  let failure: { err: unknown } | undefined;
+  for await (const item of items) {
+    if (failure) break;
+    const p: Promise<void> = fn(item).catch((err) => { failure ??= { err }; }).finally(() => running.delete(p));
+    running.add(p);
+    if (running.size >= limit) await Promise.race(running);
+  }
+  await Promise.all(running);
+  if (failure) throw failure.err;
+}
+
+type PartReceipts = Array<{ partNumber: number; size: number; id: string; checksum?: Checksum }>;
+
+async function copyItem(
+  item: CopyItem, opts: RunOptions, source: Backend, destination: Backend,
+  bucket: TokenBucket | undefined, onBytes: (n: number) => void, log: Logger,
+): Promise<PartReceipts | undefined> {
+  const policy = { attempts: opts.attemptsPerFile };
+  const onRetry = (err: unknown, attempt: number, delayMs: number) => log.info({ path: item.path, attempt, delayMs, err: (err as Error).message }, 'retrying');
+  if (!item.range) {
+    await withRetry(async () => {
+      let sent = 0;
+      try {
+        const body = meteredSource(await source.read(item.path), bucket, (n) => { sent += n; onBytes(n); });
+        const result = await destination.write(item.path, body.stream, { size: item.size, mtimeMs: item.mtimeMs });
+        await verify(item, opts, destination, result, body.sum);
+      } catch (err) {
+        onBytes(-sent); // this attempt's bytes do not count
+        throw err;
+      }
+    }, policy, onRetry);
+    return undefined;
+  }
+  const r = item.range;
+  const upload = destination.features.partUpload;
+  if (!upload) throw new DataSyncError(`${destination.location} cannot upload parts, but the plan split ${item.path}`, { code: 'Unsupported', side: 'destination' });
+  const receipts: PartReceipts = [];
+  for (let k = 0; k < r.partCount; k++) {
+    const partNumber = r.firstPart + k;
+    const offset = r.offset + k * r.partSize;
+    const length = Math.min(r.partSize, r.offset + r.length - offset);
+    receipts.push(await withRetry(async () => {
+      let sent = 0;
+      try {
+        const body = meteredSource(await source.read(item.path, { offset, length }), bucket, (n) => { sent += n; onBytes(n); });
+        const receipt = await upload.writePart(r.token, item.path, partNumber, body.stream, length);
+        if (body.sum.bytes !== length) throw mismatch(item.path, `part ${partNumber}: read ${body.sum.bytes} bytes, expected ${length}`);
+        const streamed = crc32cChecksum(body.sum.crc32c);
+        if (opts.verify === 'Checksum' && receipt.checksum && receipt.checksum.value !== streamed.value) throw mismatch(item.path, `part ${partNumber}: stored crc32c ${receipt.checksum.value}, streamed ${streamed.value}`);
+        return { ...receipt, checksum: receipt.checksum ?? streamed };
+      } catch (err) {
+        onBytes(-sent);
+        throw err;
+      }
+    }, policy, onRetry));
+  }
+  return receipts;
+}
+
+function meteredSource(src: Readable, bucket: TokenBucket | undefined, onBytes: (n: number) => void): { stream: Readable; sum: ChecksumStream } {
+  const sum = new ChecksumStream();
+  // Errors anywhere destroy the last stream, which the destination's write then reports.
+  const stream = pipelineCb(src, new MeteredStream(bucket, onBytes), sum, () => {});
+  return { stream, sum };
+}
+
+function mismatch(path: string, detail: string): DataSyncError {
+  return new DataSyncError(`${path}: verification failed: ${detail}`, { code: 'ChecksumMismatch', side: 'destination', path, retryable: true });
+}
+
+async function verify(item: CopyItem, opts: RunOptions, destination: Backend, result: WriteResult, sum: ChecksumStream): Promise<void> {
+  if (sum.bytes !== item.size) {
+    throw new DataSyncError(`${item.path}: source changed during the copy (read ${sum.bytes} bytes, planned ${item.size})`, { code: 'ChecksumMismatch', side: 'source', path: item.path, retryable: true });
+  }
+  if (opts.verify === 'None') return;
+  if (result.size !== item.size) throw mismatch(item.path, `stored ${result.size} bytes, expected ${item.size}`);
+  if (opts.verify === 'Size') return;
+  const streamed = crc32cChecksum(sum.crc32c).value;
+  const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value ?? (await storedCrc32c(destination, item.path));
+  if (stored !== streamed) throw mismatch(item.path, `stored crc32c ${stored}, streamed ${streamed}`);
+}
+
+/** When a backend does not report CRC32C on write: ask it, or read the object back. */
+async function storedCrc32c(destination: Backend, path: string): Promise<string> {
+  const native = (await destination.stat(path)).checksums?.find((c) => c.algorithm === 'crc32c');
+  if (native) return native.value;
+  const sum = new ChecksumStream();
+  await pipeline(await destination.read(path), sum, new Writable({ write: (_c, _e, cb) => cb() }));
+  return crc32cChecksum(sum.crc32c).value;
+}

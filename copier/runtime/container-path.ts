@@ -1,0 +1,12 @@
+// Absolute paths in a pod spec (/etc/datasync/run.json, /var/run/datasync/secrets/..., a PVC at
+// /data) are container paths. In a real container they are used as they are. Under the test
+// environment's local pod runner the process is not containerised: it sets DATASYNC_PATH_PREFIX
+// to the pod's root directory, where every volumeMount appears at <prefix><mountPath>.
+// Resolve every absolute path that comes from a pod spec or a default through this function.
+import path from 'node:path';
+
+export function containerPath(p: string): string {
+  const prefix = process.env['DATASYNC_PATH_PREFIX'];
+  if (!prefix || !path.isAbsolute(p)) return p;
+  return path.join(prefix, p);
+}

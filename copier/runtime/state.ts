@@ -1,0 +1,70 @@
+// The durable state of one run, at `<state prefix>runs/<runId>/` on the state endpoint (the
+// destination by default): the manifest the planner writes, the journals shards append to, and
+// the report. Everything goes through the Backend interface, so the state can live on any backend;
+// "appending" is writing a new small object, which every backend can do atomically.
+import { createReadStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import type { Backend } from '../backends/backend.ts';
+import { hasCode } from '../errors.ts';
+
+export class RunState {
+  readonly backend: Backend;
+  /** Relative to the backend root, ends with '/'. */
+  readonly dir: string;
+
+  constructor(backend: Backend, statePrefix: string, runId: string) {
+    this.backend = backend;
+    this.dir = `${statePrefix}runs/${runId}/`;
+  }
+
+  async putJson(name: string, value: unknown): Promise<void> {
+    const body = Buffer.from(JSON.stringify(value, null, 1));
+    await this.backend.write(this.dir + name, Readable.from([body]), { size: body.length, contentType: 'application/json' });
+  }
+
+  async getJson<T>(name: string): Promise<T | undefined> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.backend.read(this.dir + name)) chunks.push(c as Buffer);
+      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
+    } catch (err) {
+      if (hasCode(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  }
+
+  async putFile(name: string, localFile: string, size: number): Promise<void> {
+    await this.backend.write(this.dir + name, createReadStream(localFile), { size, contentType: 'application/x-ndjson' });
+  }
+
+  /** Streams a JSON-lines object line by line; an absent object yields nothing. */
+  async *readLines<T>(name: string): AsyncGenerator<T> {
+    let stream: Readable;
+    try {
+      stream = await this.backend.read(this.dir + name);
+    } catch (err) {
+      if (hasCode(err, 'NotFound')) return;
+      throw err;
+    }
+    for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
+      if (line.trim() !== '') yield JSON.parse(line) as T;
+    }
+  }
+
+  /** Appends records to a log: one new object per batch under `<name>/`, read back in name order. */
+  async append(name: string, records: unknown[]): Promise<void> {
+    if (!records.length) return;
+    const stamp = Date.now().toString().padStart(15, '0');
+    const body = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    await this.backend.write(`${this.dir}${name}/${stamp}-${randomBytes(4).toString('hex')}.jsonl`, Readable.from([body]), { size: body.length });
+  }
+
+  async *readLog<T>(name: string): AsyncGenerator<T> {
+    const prefix = `${this.dir}${name}/`;
+    const parts: string[] = [];
+    for await (const e of this.backend.list({ prefix })) parts.push(e.path.slice(this.dir.length));
+    for (const part of parts) yield* this.readLines<T>(part);
+  }
+}
