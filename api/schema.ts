@@ -65,9 +65,10 @@ export const CRON_PATTERN =
 const quantity = (description: string): JSONSchemaProps => ({
   description: `${description} An integer number of bytes or a Kubernetes quantity such as "64Mi" or "1G".`,
   'x-kubernetes-int-or-string': true,
-  anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: QUANTITY_PATTERN }],
+  // A pattern only constrains the string form; CEL checks both forms with the apiserver's own parser.
+  pattern: QUANTITY_PATTERN,
   'x-kubernetes-validations': [
-    { rule: "type(self) == int || isQuantity(self)", message: 'must be a quantity such as "64Mi", "1G" or a byte count' },
+    { rule: 'type(self) == int ? int(self) >= 0 : isQuantity(string(self))', message: 'must be a quantity such as "64Mi", "1G" or a non-negative byte count' },
   ],
 });
 const duration = (description: string): JSONSchemaProps => str(`${description} A duration such as "90s", "5m", "72h" or "1h30m".`, { pattern: DURATION_PATTERN, maxLength: 32 });
@@ -84,7 +85,7 @@ const prefix = (description: string): JSONSchemaProps => str(description, { maxL
 
 // ---- endpoints ----
 const filesystemEndpoint = obj('A POSIX directory inside the copier pods.', {
-  path: str('Absolute directory path inside the copier pods. When volume is set, the volume is mounted at this path.', { pattern: '^/', minLength: 1, maxLength: 4096 }),
+  path: str('Directory path inside the copier pods, where volume (if set) is mounted; use an absolute path in a cluster. Relative paths resolve against the working directory of `datasync run` (local mode).', { minLength: 1, maxLength: 4096 }),
   volume: obj('The volume that holds path. Without it, path must exist in the copier image (local mode only).', {
     persistentVolumeClaim: obj('A PersistentVolumeClaim in the DataSync\'s namespace.', {
       claimName: str('Name of the PersistentVolumeClaim.', { minLength: 1, maxLength: 253 }),
@@ -157,6 +158,19 @@ const endpoint = (description: string): JSONSchemaProps =>
 
 const RUN_OUTCOMES = ['Succeeded', 'PartiallyFailed', 'Failed'];
 
+// CEL cannot compare two whole objects of the schema's anonymous types, so compare what locates data.
+const opt = (side: string, kind: string, field: string): string => `(has(self.${side}.${kind}.${field}) ? self.${side}.${kind}.${field} : '')`;
+const same = (kind: string, fields: string[], optional: string[]): string =>
+  `(has(self.source.${kind}) && has(self.destination.${kind}) && ` +
+  [...fields.map((f) => `self.source.${kind}.${f} == self.destination.${kind}.${f}`), ...optional.map((f) => `${opt('source', kind, f)} == ${opt('destination', kind, f)}`)].join(' && ') + ')';
+const SAME_LOCATION_RULE = '!(' + [
+  same('filesystem', ['path'], []),
+  same('s3', ['bucket'], ['prefix', 'endpoint']),
+  same('gcs', ['bucket'], ['prefix', 'endpoint']),
+  same('azureBlob', ['container'], ['prefix', 'account', 'endpoint']),
+  same('webhdfs', ['path', 'namenodes'], []),
+].join(' || ') + ')';
+
 // ---- spec ----
 export const dataSyncSchema: JSONSchemaProps = obj('What to copy, from where to where, when and how.', {
   source: endpoint('Where data is read from.'),
@@ -208,7 +222,8 @@ export const dataSyncSchema: JSONSchemaProps = obj('What to copy, from where to 
     maxDelete: {
       description: 'Refuse a run that would delete more than this: an absolute count (e.g. 1000) or a percentage of the files in scope (e.g. "10%").',
       'x-kubernetes-int-or-string': true,
-      anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^([0-9]|[1-9][0-9]|100)%$' }],
+      pattern: '^([0-9]|[1-9][0-9]|100)%$',
+      'x-kubernetes-validations': [{ rule: 'type(self) == int ? int(self) >= 0 : true', message: 'maxDelete must be a non-negative count or a percentage from 0% to 100%' }],
     },
   }),
   retry: obj('Retries.', {
@@ -246,7 +261,7 @@ export const dataSyncSchema: JSONSchemaProps = obj('What to copy, from where to 
     { rule: "!(has(self.deletion) && has(self.deletion.maxDelete)) || (has(self.mode) && self.mode in ['Sync', 'Move'])", message: 'deletion.maxDelete guards deletions and applies only with mode Sync or Move', fieldPath: '.deletion.maxDelete' },
     { rule: "!(has(self.mode) && self.mode == 'Move' && has(self.verify) && self.verify == 'None')", message: 'mode Move deletes sources only after a verified copy: verify must be Size or Checksum', fieldPath: '.verify' },
     { rule: "!(has(self.mode) && self.mode == 'Move' && has(self.compare) && self.compare == 'Always')", message: 'mode Move with compare Always would re-copy files already moved; use SizeAndModTime, SizeOnly or Checksum', fieldPath: '.compare' },
-    { rule: 'self.source != self.destination', message: 'source and destination must differ', fieldPath: '.destination' },
+    { rule: SAME_LOCATION_RULE, message: 'source and destination must differ: they name the same location', fieldPath: '.destination' },
     { rule: "!has(self.partitions) || !has(self.partitions.successMarker) || !has(self.partitions.publish) || self.partitions.publish == 'Atomic'", message: 'partitions.successMarker marks a published partition and needs partitions.publish Atomic', fieldPath: '.partitions.successMarker' },
     { rule: "!(has(self.mode) && self.mode == 'Sync' && has(self.filters) && has(self.filters.maxAge))", message: 'mode Sync with filters.maxAge would delete every older destination file; use Copy, or drop maxAge', fieldPath: '.filters.maxAge' },
   ],
@@ -344,7 +359,6 @@ export const dataSyncStatusSchema: JSONSchemaProps = obj('Observed state, writte
 export const dataSyncResourceSchema: JSONSchemaProps = obj('DataSync copies data between filesystems, S3, GCS, WebHDFS and Azure Blob, once, on a schedule or continuously.', {
   apiVersion: str('APIVersion defines the versioned schema of this representation of an object.'),
   kind: str('Kind is a string value representing the REST resource this object represents.'),
-  metadata: { type: 'object', description: 'Standard object metadata.' },
   spec: dataSyncSchema,
   status: dataSyncStatusSchema,
 }, ['spec']);
@@ -357,6 +371,7 @@ export const dataSyncResourceSchema: JSONSchemaProps = obj('DataSync copies data
 export function toJsonSchema(schema: JSONSchemaProps): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
+    if (key === 'x-kubernetes-int-or-string') { out['type'] = ['integer', 'string']; continue; }
     if (key.startsWith('x-kubernetes-')) continue;
     if (key === 'properties') {
       out[key] = Object.fromEntries(Object.entries(value as Record<string, JSONSchemaProps>).map(([k, v]) => [k, toJsonSchema(v)]));

@@ -23,6 +23,9 @@ test('builds frozen options with defaults', () => {
   assert.equal(o.destinationKind, 's3');
   assert.equal(o.state.prefix, '.datasync/');
   assert.ok(Object.isFrozen(o) && Object.isFrozen(o.filters));
+  assert.deepEqual(o.maxDelete, { percent: 50 }, 'Sync and Copy guard deletions by default');
+  const move = buildOptions({ source: { filesystem: { path: '/a' } }, destination: { s3: { bucket: 'b' } }, mode: 'Move' });
+  assert.deepEqual(move.maxDelete, { percent: 100 }, 'Move deletes its sources unless a limit is set');
 });
 
 test('reports every structural and cross-field problem with a clear message', () => {

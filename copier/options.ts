@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CompareMode, DataSyncSpec, Endpoint, EndpointKind, Mode, VerifyMode } from '../api/types.ts';
 import { DataSyncError } from './errors.ts';
+import { resolvePartitionSpec, type PartitionSpec } from './partitions/spec.ts'; // [issue 7 hook]
 
 export const STATE_PREFIX = '.datasync/';
 
@@ -35,6 +36,8 @@ export interface RunOptions {
   readonly maxDelete: { readonly percent: number } | { readonly count: number };
   readonly attemptsPerFile: number;
   readonly backoffLimitPerShard: number;
+  /** spec.partitions, validated and compiled (copier/partitions). [issue 7 hook] */
+  readonly partitions?: PartitionSpec;
   /** Where the manifest and journals live: the destination unless spec.state overrides it. */
   readonly state: { readonly endpoint: Endpoint; readonly prefix: string };
 }
@@ -192,6 +195,9 @@ export function validateSpec(spec: unknown): string[] {
   if (s.partitions) {
     if (typeof s.partitions.layout !== 'string' || !/\{(yyyy|MM|dd|HH)\}/.test(s.partitions.layout)) problems.push(`partitions.layout must contain date tokens such as {yyyy}/{MM}/{dd}`);
     if (s.partitions.lookback !== undefined) attempt(() => parseDuration(s.partitions!.lookback!, 'partitions.lookback'));
+    // [issue 7 hook] the rest (token order, timeZone, skip entries, marker names); lookback is checked above.
+    const { lookback: _checkedAbove, ...rest } = s.partitions;
+    if (typeof rest.layout === 'string' && /\{(yyyy|MM|dd|HH)\}/.test(rest.layout)) attempt(() => resolvePartitionSpec(rest));
   }
   return problems;
 }
@@ -231,9 +237,11 @@ export function buildOptions(spec: DataSyncSpec): RunOptions {
     splitFilesLargerThan: p.splitFilesLargerThan === undefined ? Math.max(2 ** 30, partSize) : parseQuantity(p.splitFilesLargerThan, 'parallelism.splitFilesLargerThan'),
     partSize,
     ...(spec.bandwidthLimit === undefined ? {} : { bandwidthLimit: parseQuantity(spec.bandwidthLimit, 'bandwidthLimit') }),
-    maxDelete: parseMaxDelete(spec.deletion?.maxDelete),
+    // Move exists to delete its sources, so its guard is off unless set; Sync guards by default.
+    maxDelete: spec.deletion?.maxDelete === undefined && spec.mode === 'Move' ? { percent: 100 } : parseMaxDelete(spec.deletion?.maxDelete),
     attemptsPerFile: spec.retry?.attemptsPerFile ?? 5,
     backoffLimitPerShard: spec.retry?.backoffLimitPerShard ?? 3,
+    ...(spec.partitions ? { partitions: resolvePartitionSpec(spec.partitions) } : {}), // [issue 7 hook]
     state: {
       endpoint: spec.state?.endpoint ?? spec.destination,
       prefix: normalizeStatePrefix(spec.state?.prefix ?? STATE_PREFIX),

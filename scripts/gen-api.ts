@@ -23,7 +23,7 @@ export function crdObject(): Record<string, unknown> {
     spec: {
       group: GROUP,
       scope: 'Namespaced',
-      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: KIND.toLowerCase(), shortNames: ['ds'], categories: ['all', 'datasync'] },
+      names: { kind: KIND, listKind: `${KIND}List`, plural: PLURAL, singular: KIND.toLowerCase(), shortNames: ['dsync'] /* 'ds' is taken by daemonsets */, categories: ['all', 'datasync'] },
       versions: [{
         name: VERSION,
         served: true,

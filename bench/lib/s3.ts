@@ -37,6 +37,8 @@ export async function countObjects(c: S3Client, bucket: string, prefix = ''): Pr
     const r = await c.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
     for (const o of r.Contents ?? []) {
       if (o.Key?.startsWith('.datasync/') || o.Key?.includes('/.datasync/')) continue;
+      // Directory markers (s3a's mkdir writes `dir/`, zero bytes) are not copied files.
+      if (o.Key?.endsWith('/') && (o.Size ?? 0) === 0) continue;
       count++;
       bytes += o.Size ?? 0;
     }

@@ -20,6 +20,8 @@ export interface Entry {
   /**
    * Modification time in ms since the epoch. Object stores report the time recorded by DataSync
    * in object metadata (the source's mtime) when present, else their own last-modified time.
+   * Exception: a backend with `features.listModTimeIsUploadTime` (S3, whose listings carry no
+   * metadata) reports its upload time from `list` and the recorded time from `stat`.
    */
   mtimeMs: number;
   /** Native whole-object checksums the backend knows without reading the data. */

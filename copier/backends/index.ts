@@ -5,6 +5,7 @@ import type { Backend } from './backend.ts';
 import { DataSyncError, type Side } from '../errors.ts';
 import { FilesystemBackend } from './filesystem/filesystem.ts';
 import { S3Backend } from './s3/s3.ts';
+import { containerPath } from '../runtime/container-path.ts';
 
 export interface OpenBackendOptions {
   /** Part size for multipart uploads, from spec.parallelism.partSize. */
@@ -19,7 +20,7 @@ export function openBackend(endpoint: Endpoint, side: Side, opts: OpenBackendOpt
     throw new DataSyncError(`${side} must set exactly one endpoint kind, found ${kinds.length ? kinds.join(', ') : 'none'}`, { code: 'InvalidConfig', side: 'config' });
   }
   switch (kinds[0]) {
-    case 'filesystem': return new FilesystemBackend(endpoint.filesystem!.path, side);
+    case 'filesystem': return new FilesystemBackend(containerPath(endpoint.filesystem!.path), side);
     case 's3': return new S3Backend(endpoint.s3!, { side, ...opts });
     default:
       throw new DataSyncError(`${side}: endpoint kind '${kinds[0]}' is not available in this build`, { code: 'InvalidConfig', side: 'config' });

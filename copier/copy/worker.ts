@@ -131,8 +131,10 @@ async function copyItem(
     await withRetry(async () => {
       let sent = 0;
       try {
+        // Listings of object stores carry the upload time; keep the mtime recorded at the source.
+        const mtimeMs = source.features.listModTimeIsUploadTime ? (await source.stat(item.path)).mtimeMs : item.mtimeMs;
         const body = meteredSource(await source.read(item.path), bucket, (n) => { sent += n; onBytes(n); });
-        const result = await destination.write(item.path, body.stream, { size: item.size, mtimeMs: item.mtimeMs });
+        const result = await destination.write(item.target ?? item.path, body.stream, { size: item.size, mtimeMs }); // [issue 7 hook] target
         await verify(item, opts, destination, result, body.sum);
       } catch (err) {
         onBytes(-sent); // this attempt's bytes do not count
@@ -186,7 +188,7 @@ async function verify(item: CopyItem, opts: RunOptions, destination: Backend, re
   if (result.size !== item.size) throw mismatch(item.path, `stored ${result.size} bytes, expected ${item.size}`);
   if (opts.verify === 'Size') return;
   const streamed = crc32cChecksum(sum.crc32c).value;
-  const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value ?? (await storedCrc32c(destination, item.path));
+  const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value ?? (await storedCrc32c(destination, item.target ?? item.path)); // [issue 7 hook] target
   if (stored !== streamed) throw mismatch(item.path, `stored crc32c ${stored}, streamed ${streamed}`);
 }
 

@@ -14,3 +14,5 @@ export {
 } from './publish.ts';
 export { computeWatermark, type PartitionOutcome } from './watermark.ts';
 export { partitionReport, type PartitionRunFacts } from './report.ts';
+export { createPartitionPlanner, commitPartitions, PARTITIONS_FILE, WATERMARK_FILE, type PartitionPlanner, type PartitionPlanSummary, type CommitPartitionsInput, type ScopeVerdict } from './engine.ts';
+export { readMarker, markerIsStale, destinationFiles, type MarkerFile } from './publish.ts';

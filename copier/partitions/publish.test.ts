@@ -26,7 +26,7 @@ test('on a renaming backend, files are staged under the run state prefix and pro
   assert.deepEqual(marker, {
     partition: '2026/11/20', runId: 'run1', publishedAt: '2026-11-21T02:15:00.000Z', fileCount: 2,
     bytes: Buffer.byteLength('data of 2026/11/20/a.gz') + Buffer.byteLength('data of 2026/11/20/b/c.gz'),
-    files: [{ path: 'a.gz', size: 23 }, { path: 'b/c.gz', size: 25 }],
+    files: [{ path: 'a.gz', size: 23, mtimeMs: 0 }, { path: 'b/c.gz', size: 25, mtimeMs: 0 }],
   });
 });
 
@@ -52,7 +52,7 @@ test('a late file re-publishes the partition and rewrites the marker with the ne
   await publishPartition(dst, partition, [{ stagedPath: '.datasync/runs/run2/staging/2026/11/20/late', finalPath: '2026/11/20/late' }], spec, { runId: 'run2', nowMs: NOW });
   const marker = JSON.parse(dst.files.get('2026/11/20/_SUCCESS')!.data.toString()) as SuccessMarkerBody;
   assert.equal(marker.runId, 'run2');
-  assert.deepEqual(marker.files, [{ path: 'a', size: 2 }, { path: 'late', size: 5 }]);
+  assert.deepEqual(marker.files.map((f) => [f.path, f.size]), [['a', 2], ['late', 5]]);
   assert.deepEqual(dst.ops.at(-1), 'write 2026/11/20/_SUCCESS');
 });
 

@@ -6,6 +6,7 @@
 // reader can rely on.
 import { Readable } from 'node:stream';
 import type { Backend, Features } from '../backends/backend.ts';
+import { hasCode } from '../errors.ts';
 import type { PartitionRef } from './layout.ts';
 import type { PartitionSpec } from './spec.ts';
 
@@ -21,7 +22,8 @@ export function stagesPartitions(spec: PartitionSpec, destination: Pick<Features
  * can rename, else at its final path. Keeping the partition-relative path keeps names unique.
  */
 export function stagingPathFor(finalPath: string, runId: string, spec: PartitionSpec, destination: Pick<Features, 'rename'>, statePrefix = STATE_PREFIX): string {
-  return stagesPartitions(spec, destination) ? `${statePrefix}/runs/${runId}/staging/${finalPath}` : finalPath;
+  const prefix = statePrefix.replace(/\/+$/, '');
+  return stagesPartitions(spec, destination) ? `${prefix}/runs/${runId}/staging/${finalPath}` : finalPath;
 }
 
 export interface StagedFile {
@@ -37,9 +39,14 @@ export interface SuccessMarkerBody {
   publishedAt: string;
   fileCount: number;
   bytes: number;
-  /** Every file of the partition at the destination when it was published, partition-relative. */
-  files: Array<{ path: string; size: number }>;
+  /**
+   * Every file of the partition at the destination when it was published, partition-relative, with
+   * the modification time the destination lists (a rewrite changes it, so a stale marker shows).
+   */
+  files: MarkerFile[];
 }
+
+export interface MarkerFile { path: string; size: number; mtimeMs: number }
 
 export interface PublishResult {
   partition: string;
@@ -76,15 +83,8 @@ export async function publishPartition(
     promoted++;
   }
   const markerPath = markerPathOf(partition.key, spec);
-  const files: Array<{ path: string; size: number }> = [];
-  let bytes = 0;
-  const prefix = `${partition.key}/`;
-  for await (const e of destination.list({ prefix })) {
-    const rel = e.path.slice(prefix.length);
-    if (rel === spec.successMarker) continue;
-    files.push({ path: rel, size: e.size });
-    bytes += e.size;
-  }
+  const files = await destinationFiles(destination, partition.key, spec);
+  const bytes = files.reduce((n, f) => n + f.size, 0);
   const marker: SuccessMarkerBody = {
     partition: partition.key, runId: ctx.runId, publishedAt: new Date(ctx.nowMs).toISOString(),
     fileCount: files.length, bytes, files,
@@ -92,6 +92,45 @@ export async function publishPartition(
   const body = Buffer.from(JSON.stringify(marker) + '\n');
   await destination.write(markerPath, Readable.from([body]), { size: body.length, contentType: 'application/json' });
   return { partition: partition.key, promoted, markerPath, marker };
+}
+
+/** The partition's files at the destination now, as a marker lists them. */
+export async function destinationFiles(destination: Backend, partitionKey: string, spec: PartitionSpec): Promise<MarkerFile[]> {
+  const files: MarkerFile[] = [];
+  const prefix = `${partitionKey}/`;
+  for await (const e of destination.list({ prefix })) {
+    const rel = e.path.slice(prefix.length);
+    if (rel === spec.successMarker) continue;
+    files.push({ path: rel, size: e.size, mtimeMs: e.mtimeMs });
+  }
+  return files;
+}
+
+/** The marker at the destination, or undefined when absent or not written by DataSync. */
+export async function readMarker(destination: Backend, partitionKey: string, spec: PartitionSpec): Promise<SuccessMarkerBody | undefined> {
+  let stream;
+  try {
+    stream = await destination.read(markerPathOf(partitionKey, spec));
+  } catch (err) {
+    if (hasCode(err, 'NotFound')) return undefined;
+    throw err;
+  }
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  try {
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SuccessMarkerBody;
+    return Array.isArray(body?.files) ? body : undefined;
+  } catch {
+    return undefined; // an empty Hadoop-style _SUCCESS: treat as stale so DataSync writes its own
+  }
+}
+
+/** True when the marker is missing or no longer lists exactly the partition's files. */
+export function markerIsStale(marker: SuccessMarkerBody | undefined, current: readonly MarkerFile[]): boolean {
+  if (!marker || marker.files.length !== current.length) return true;
+  const key = (f: MarkerFile) => `${f.path}\u0000${f.size}\u0000${f.mtimeMs}`;
+  const listed = new Set(marker.files.map(key));
+  return current.some((f) => !listed.has(key(f)));
 }
 
 async function exists(backend: Backend, path: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Backend, Entry } from '../backends/backend.ts';
-import type { RunOptions } from '../options.ts';
+import { STATE_PREFIX, type RunOptions } from '../options.ts';
 import type { RunReport } from '../../api/types.ts';
 import { RunState } from '../runtime/state.ts';
 import { createFilter } from './filters.ts';
@@ -12,6 +12,8 @@ import { mergeListings } from './merge.ts';
 import { decide, needsDetail, type Decision } from './decide.ts';
 import { crc32cFor, withRecordedModTime } from './details.ts';
 import { LineFile, ShardWriter } from './shard-writer.ts';
+import { createPartitionPlanner, PARTITIONS_FILE, type PartitionPlanner } from '../partitions/engine.ts'; // [issue 7 hook]
+import { stagingPathFor } from '../partitions/publish.ts'; // [issue 7 hook]
 import { DELETES_FILE, MOVE_SKIPPED_FILE, PLAN_FILE, SPLITS_FILE, shardFile, type Plan, type SplitFile } from './manifest.ts';
 
 export interface PlannedPath {
@@ -22,37 +24,75 @@ export interface PlannedPath {
 }
 
 /** Every path of both sides with its decision, in path order. Used by the planner and the dry run. */
-export async function* planDecisions(opts: RunOptions, src: Backend, dst: Backend, now = Date.now()): AsyncGenerator<PlannedPath> {
+export async function* planDecisions(
+  opts: RunOptions, src: Backend, dst: Backend, now = Date.now(),
+  // [issue 7 hook] partition scope (copier/partitions): which partitions are ready, waiting, skipped.
+  partitions: PartitionPlanner | undefined = opts.partitions ? createPartitionPlanner(opts.partitions, src, now) : undefined,
+): AsyncGenerator<PlannedPath> {
   const filter = createFilter(opts.filters, now);
   const statePrefix = opts.state.prefix;
   const stateIsDestination = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
-  const dstListing = (async function* () {
-    for await (const e of dst.list()) {
-      if (stateIsDestination && e.path.startsWith(statePrefix)) continue; // our own manifest and journals
+  // DataSync's own state (manifests, journals, reports) is never data, on either side.
+  const withoutState = async function* (it: AsyncIterable<Entry>, extraPrefix?: string) {
+    for await (const e of it) {
+      if (e.path.startsWith(STATE_PREFIX) || (extraPrefix !== undefined && e.path.startsWith(extraPrefix))) continue;
       yield e;
     }
-  })();
-  for await (const pair of mergeListings(src.list(), dstListing)) {
-    let { src: s, dst: d } = pair;
-    if (s) {
-      const v = filter.source(s);
-      if (!v.included) {
-        // Out of scope: not copied, and a destination copy (if any) stays as it is.
-        yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason } };
+  };
+  const dstListing = withoutState(dst.list(), stateIsDestination ? statePrefix : undefined);
+  // Scoping runs in path order; fetching details (a HEAD, or reading for a checksum) runs up to
+  // DETAIL_CONCURRENCY paths ahead, and results still come out in path order.
+  const scoped = async function* (): AsyncGenerator<PlannedPath | Unresolved> {
+    for await (const pair of mergeListings(withoutState(src.list()), dstListing)) {
+      const { src: s, dst: d } = pair;
+      if (s) {
+        const v = filter.source(s);
+        if (!v.included) {
+          // Out of scope: not copied, and a destination copy (if any) stays as it is.
+          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason } };
+          continue;
+        }
+      } else if (d && !filter.path(pair.path).included) {
+        yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' } };
         continue;
       }
-    } else if (d && !filter.path(pair.path).included) {
-      yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' } };
-      continue;
+      // [issue 7 hook] partitions: only ready partitions are copied; Sync deletes only inside them.
+      if (partitions) {
+        const v = s ? await partitions.source(s) : await partitions.destinationOnly(d!);
+        if (!v.included) {
+          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason } };
+          continue;
+        }
+      }
+      yield { path: pair.path, src: s, dst: d, unresolved: true };
     }
+  };
+  const resolve = async (x: PlannedPath | Unresolved): Promise<PlannedPath> => {
+    if (!('unresolved' in x)) return x;
+    let { src: s, dst: d } = x;
     const detail = needsDetail({ src: s, dst: d, compare: opts.compare });
     if (detail === 'mtime') {
-      s = await withRecordedModTime(src, s!);
-      d = await withRecordedModTime(dst, d!);
+      [s, d] = await Promise.all([withRecordedModTime(src, s!), withRecordedModTime(dst, d!)]);
     }
     const checksums = detail === 'checksum' ? { srcChecksum: await crc32cFor(src, s!), dstChecksum: await crc32cFor(dst, d!) } : {};
-    yield { path: pair.path, src: s, dst: d, decision: decide({ src: s, dst: d, mode: opts.mode, compare: opts.compare, ...checksums }) };
+    return { path: x.path, src: s, dst: d, decision: decide({ src: s, dst: d, mode: opts.mode, compare: opts.compare, ...checksums }) };
+  };
+  yield* mapOrdered(scoped(), DETAIL_CONCURRENCY, resolve);
+}
+
+interface Unresolved { path: string; src?: Entry | undefined; dst?: Entry | undefined; unresolved: true }
+const DETAIL_CONCURRENCY = 16;
+
+/** Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit` items. */
+export async function* mapOrdered<T, R>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
+  const queue: Array<Promise<R>> = [];
+  for await (const item of items) {
+    const p = fn(item);
+    p.catch(() => {}); // surfaced when its turn comes
+    queue.push(p);
+    if (queue.length >= limit) yield await queue.shift()!;
   }
+  while (queue.length) yield await queue.shift()!;
 }
 
 export interface PlanRunInput {
@@ -63,6 +103,8 @@ export interface PlanRunInput {
   destination: Backend;
   state: Backend;
   startTime?: string;
+  /** The time the run plans as (minAge, partitions.lookback); defaults to now. [issue 7 hook] */
+  now?: number;
 }
 
 /** Plans a run and writes the manifest; returns the published totals. */
@@ -77,7 +119,11 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     const splits = new LineFile(path.join(work, 'splits.jsonl'));
     const totals: Plan['totals'] = { filesExpected: 0, bytesExpected: 0, filesToCopy: 0, bytesToCopy: 0, filesSkipped: 0, bytesSkipped: 0, filesToDelete: 0, bytesToDelete: 0, destinationFiles: 0, splitFiles: 0 };
     const partUpload = destination.features.partUpload;
-    for await (const p of planDecisions(opts, source, destination)) {
+    const asOf = input.now ?? Date.now(); // [issue 7 hook]
+    // [issue 7 hook] staging must sit on the destination itself (a rename cannot cross endpoints).
+    const stageHere = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
+    const partitions = opts.partitions ? createPartitionPlanner(opts.partitions, source, asOf) : undefined; // [issue 7 hook]
+    for await (const p of planDecisions(opts, source, destination, asOf, partitions)) {
       if (p.dst && p.decision.action !== 'filtered') totals.destinationFiles++;
       switch (p.decision.action) {
         case 'copy': {
@@ -86,9 +132,11 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
           totals.filesToCopy++; totals.bytesToCopy += s.size;
           if (partUpload && s.size > opts.splitFilesLargerThan) {
             totals.splitFiles++;
-            await splitIntoRanges(s, p.decision.reason, opts, partUpload.begin.bind(partUpload), shards, splits);
+            await splitIntoRanges(await withRecordedModTime(source, s), p.decision.reason, opts, partUpload.begin.bind(partUpload), shards, splits);
           } else {
-            await shards.add({ path: s.path, size: s.size, mtimeMs: s.mtimeMs, reason: p.decision.reason });
+            // [issue 7 hook] publish: Atomic on a renaming destination stages partition files (copier/partitions/publish.ts).
+            const target = opts.partitions && stageHere ? stagingPathFor(s.path, input.runId, opts.partitions, destination.features, opts.state.prefix) : s.path;
+            await shards.add({ path: s.path, size: s.size, mtimeMs: s.mtimeMs, reason: p.decision.reason, ...(target === s.path ? {} : { target }) });
           }
           break;
         }
@@ -114,11 +162,12 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     await state.putFile(DELETES_FILE, deletes.file, deletes.bytes);
     await state.putFile(MOVE_SKIPPED_FILE, moveSkipped.file, moveSkipped.bytes);
     await state.putFile(SPLITS_FILE, splits.file, splits.bytes);
-    const now = new Date().toISOString();
+    if (partitions) await state.putJson(PARTITIONS_FILE, partitions.summary()); // [issue 7 hook] read by commitPartitions
+    const createdAt = new Date().toISOString();
     const plan: Plan = {
       runId: input.runId,
-      createdAt: now,
-      startTime: input.startTime ?? now,
+      createdAt,
+      startTime: input.startTime ?? createdAt,
       ...(input.trigger ? { trigger: input.trigger } : {}),
       shards: shards.shards.map((s, index) => ({ index, files: s.files, bytes: s.bytes })),
       totals,

@@ -67,4 +67,13 @@ export class RunState {
     for await (const e of this.backend.list({ prefix })) parts.push(e.path.slice(this.dir.length));
     for (const part of parts) yield* this.readLines<T>(part);
   }
+
+  /** Deletes everything of this run except the named objects. */
+  async removeAllBut(keep: string[]): Promise<void> {
+    const paths: string[] = [];
+    for await (const e of this.backend.list({ prefix: this.dir })) {
+      if (!keep.includes(e.path.slice(this.dir.length))) paths.push(e.path);
+    }
+    for (const p of paths) await this.backend.delete(p);
+  }
 }

@@ -36,3 +36,19 @@ export async function pruneEmptyDirs(source: Pick<Backend, 'features'>, deletedP
   }
   return { removed, kept };
 }
+
+/**
+ * Collects the parent directories of deleted files as the committer deletes them, so memory grows
+ * with directories, not files; `prune` then removes the ones left empty.
+ */
+export class EmptyDirCollector {
+  readonly #dirs = new Set<string>();
+  add(deletedPath: string): void {
+    const slash = deletedPath.lastIndexOf('/');
+    if (slash > 0) this.#dirs.add(deletedPath.slice(0, slash));
+  }
+  prune(source: Pick<Backend, 'features'>): Promise<PruneResult> {
+    // A fake file name per directory: parentDirsOf then walks every ancestor of it.
+    return pruneEmptyDirs(source, [...this.#dirs].map((d) => `${d}/_`));
+  }
+}

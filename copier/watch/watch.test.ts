@@ -16,11 +16,12 @@ function report(over: Partial<RunReport> = {}): RunReport {
 }
 
 test('passes start on a fixed grid; an overrunning pass skips missed slots and never overlaps', () => {
-  assert.equal(nextPassStart(0, 60, 10), 60);
-  assert.equal(nextPassStart(0, 60, 60), 60);
-  assert.equal(nextPassStart(0, 60, 61), 120);
-  assert.equal(nextPassStart(0, 60, 250), 300);
-  assert.equal(nextPassStart(1000, 60, 1000), 1060, 'a zero-length first pass waits a full interval');
+  assert.equal(nextPassStart(0, 60, 0, 10), 60);
+  assert.equal(nextPassStart(0, 60, 0, 60), 60);
+  assert.equal(nextPassStart(0, 60, 0, 61), 120);
+  assert.equal(nextPassStart(0, 60, 0, 250), 300);
+  assert.equal(nextPassStart(0, 60, 60, 60), 120, 'a zero-length pass waits a full interval');
+  assert.equal(nextPassStart(1000, 60, 1120, 1130), 1180);
 });
 
 test('a simulated week: 24 landings over 7 days, each copied by the first pass after it is minAge old', async () => {
@@ -137,4 +138,16 @@ test('empty directories left by Move are removed deepest first; the root and non
   assert.deepEqual(parentDirsOf(['top', 'x/y/z']), ['x/y', 'x'], 'the root is never a candidate');
   const objectStore = memoryBackend();
   assert.deepEqual(await pruneEmptyDirs(objectStore, ['a/b']), { removed: [], kept: 0 });
+});
+
+test('EmptyDirCollector prunes the ancestors of deleted files, deepest first, keeping the root', async () => {
+  const { EmptyDirCollector } = await import('./prune-dirs.ts');
+  const src = memoryBackend({ directories: true });
+  put(src, 'x/y/z/1', '1'); put(src, 'x/2', '2'); put(src, 'w/3', '3');
+  const c = new EmptyDirCollector();
+  for (const p of ['x/y/z/1', 'w/3']) { src.files.delete(p); c.add(p); }
+  c.add('rootfile');
+  const r = await c.prune(src);
+  assert.deepEqual(r.removed.sort(), ['w', 'x/y', 'x/y/z']);
+  assert.ok(src.dirs.has('x'), 'x still holds 2');
 });

@@ -16,7 +16,10 @@ export interface PassContext {
 
 export interface PassOutcome {
   report: RunReport;
-  /** Whether a path was planned in this pass (for retry accounting); defaults to "was failed". */
+  /**
+   * Whether a path was planned in this pass (for retry accounting). Defaults to true: each pass
+   * lists the source afresh, so a file that failed before is planned again while it is there.
+   */
   attempted?: (path: string) => boolean;
 }
 
@@ -63,8 +66,8 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     try {
       const outcome = await opts.pass({ passNumber: passes, nowMs: startMs, signal });
       const failed = outcome.report.failedFiles;
-      const failedSet = new Set(failed.map((f) => f.path));
-      const retries = ledger.recordPass(failed, outcome.attempted ?? ((p) => failedSet.has(p)));
+      // Every pass re-lists the source, so by default each earlier failure was planned again.
+      const retries = ledger.recordPass(failed, outcome.attempted ?? (() => true));
       totals.filesCopied += outcome.report.filesCopied;
       totals.bytesCopied += outcome.report.bytesCopied;
       totals.filesDeleted += outcome.report.filesDeleted;
@@ -83,7 +86,7 @@ export async function runWatch(opts: WatchOptions): Promise<WatchResult> {
     totals.totalRecovered = summary.retries.totalRecovered;
     await opts.onPass?.(summary);
     if (opts.maxPasses !== undefined && passes >= opts.maxPasses) break;
-    const wakeAt = nextPassStart(firstStart, opts.intervalMs, clock.now());
+    const wakeAt = nextPassStart(firstStart, opts.intervalMs, startMs, clock.now());
     await clock.sleep(wakeAt - clock.now(), signal);
   }
   return { passes, stoppedBy: signal.aborted ? 'signal' : 'maxPasses', totals };

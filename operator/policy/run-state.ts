@@ -93,8 +93,9 @@ export function parsePlanResult(text: string | undefined): PlanResult | undefine
   const body = (['planned', 'plan'].map((k) => raw[k]).find((v) => v && typeof v === 'object') ?? raw) as Record<string, unknown>;
   const shards = num(body['shards']);
   if (shards === undefined) return undefined;
-  const files = num(body['files']) ?? num(body['filesExpected']) ?? 0;
-  const bytes = num(body['bytes']) ?? num(body['bytesExpected']) ?? 0;
+  // Shards carry the files to copy; files skipped at plan time are not part of the copy progress.
+  const files = num(body['filesToCopy']) ?? num(body['files']) ?? num(body['filesExpected']) ?? 0;
+  const bytes = num(body['bytesToCopy']) ?? num(body['bytes']) ?? num(body['bytesExpected']) ?? 0;
   const partitions = num(body['partitions']);
   return { files, bytes, shards: Math.max(0, Math.floor(shards)), ...(partitions !== undefined ? { partitions } : {}) };
 }

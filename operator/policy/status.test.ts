@@ -27,10 +27,12 @@ test('statusMergePatch nulls removed fields', () => {
 });
 
 test('redact removes credentials from URLs and key=value text', () => {
-  const text = 'GET http://AKIA123:s3cr3t@minio:9000/b?X-Amz-Signature=abcdef&x=1 failed; secretAccessKey=wJalr; token: eyJhbGci';
+  const text = 'GET http://AKIA123:s3cr3t@minio:9000/b?X-Amz-Signature=abcdef&x=1 failed; secretAccessKey=wJalr; {"token": "eyJhbGci"}; AccountKey=Eby8vd==;';
   const out = redact(text);
-  for (const secret of ['s3cr3t', 'abcdef', 'wJalr', 'eyJhbGci']) assert.ok(!out.includes(secret), out);
+  for (const secret of ['s3cr3t', 'abcdef', 'wJalr', 'eyJhbGci', 'Eby8vd']) assert.ok(!out.includes(secret), out);
   assert.ok(out.includes('minio:9000'));
+  const prose = 'SignatureDoesNotMatch: The request signature we calculated does not match';
+  assert.equal(redact(prose), prose);
 });
 
 test('history is newest first, bounded, and has no duplicate run IDs', () => {

@@ -88,5 +88,6 @@ export function statusMergePatch(prev: DataSyncStatus | undefined, next: DataSyn
 export function redact(text: string): string {
   return text
     .replace(/(:\/\/)[^/@\s:]+:[^/@\s]+@/g, '$1***@')
-    .replace(/((?:signature|sig|token|secret|password|accesskey|secretaccesskey|accountkey|sharedaccesssignature|credential)[\w-]*["']?\s*[=:]\s*["']?)[^\s&"',;]+/gi, '$1***');
+    // key=value (query strings, env, connection strings) and "key": "value" (JSON); not prose such as "SignatureDoesNotMatch: The ...".
+    .replace(/((?:signature|sig|token|secret|password|accesskey|secretaccesskey|accountkey|sharedaccesssignature|credential)[\w-]*(?:=|"\s*:\s*"))[^\s&"',;]+/gi, '$1***');
 }

@@ -16,7 +16,17 @@ export interface TestEndpoints {
   bin: string;
   /** The local pod runner: the Node it registered, and the host directory it maps volumes under. */
   podRunner?: { nodeName: string; hostRoot: string };
+  /** Directory of the servers' log files (<name>.log), for diagnosing a failure. */
+  logs?: string;
+  /**
+   * Servers that died during the run, by the key they serve, with their log tail. testEnv() turns
+   * each into a getter that throws that message, so only the tests using a dead server fail, and
+   * they name it.
+   */
+  failures?: Partial<Record<ServedKey, string>>;
 }
+
+export type ServedKey = 'kubeconfig' | 's3' | 'gcs' | 'webhdfs' | 'azure' | 'podRunner';
 
 export const ENDPOINTS_ENV = 'DATASYNC_TEST_ENDPOINTS';
 export const INTERACTIVE_ENDPOINTS = path.resolve(import.meta.dirname, '../../.datasync-env/endpoints.json');
@@ -26,7 +36,11 @@ export function testEnv(): TestEndpoints {
   if (!file) {
     throw new Error(`no test environment: run through 'npm test', or start one with 'npm run env:up' (writes ${INTERACTIVE_ENDPOINTS})`);
   }
-  return JSON.parse(readFileSync(file, 'utf8')) as TestEndpoints;
+  const env = JSON.parse(readFileSync(file, 'utf8')) as TestEndpoints;
+  for (const [key, message] of Object.entries(env.failures ?? {})) {
+    Object.defineProperty(env, key, { get() { throw new Error(`test environment: ${message}`); }, enumerable: true });
+  }
+  return env;
 }
 
 /** A name unique to this test, valid as a bucket, container, namespace or directory name. */

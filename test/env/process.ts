@@ -12,14 +12,15 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 // $1 is the grace in tenths of a second; the rest is the command. fd 3 is the pipe to the parent.
-// `exec` keeps the server's pid equal to the group id, so `kill -- -$$` reaches it and its children.
+// `exec` keeps the server's pid equal to the group id, so `kill -SIG -$$` reaches it and its children
+// (dash, the /bin/sh here, takes no `--` in kill).
 const WATCHDOG = `
 exec 3<&0
 ( trap '' TERM INT
   read -r _ <&3
-  kill -TERM -- -$$ 2>/dev/null
+  kill -TERM -$$ 2>/dev/null
   i=0; while [ $i -lt "$1" ] && kill -0 $$ 2>/dev/null; do sleep 0.1; i=$((i+1)); done
-  kill -KILL -- -$$ 2>/dev/null ) &
+  kill -KILL -$$ 2>/dev/null ) &
 shift
 exec "$@" </dev/null 3<&-
 `;
@@ -215,12 +216,18 @@ export function makeRunDir(): string {
   return dir;
 }
 
+/** True while the process exists and is not a zombie awaiting its reaper. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
   }
 }
 

@@ -152,13 +152,35 @@ POM
   line hadoop "$HADOOP_VERSION classpath resolved in $((SECONDS - t0))s"
 }
 
-all=(etcd kubernetes minio fakegcs helm hadoop)
+# Node 24 and Azurite come from npm (the `node` and `azurite` devDependencies): checked, not built.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+provision_node() {
+  local node="$REPO_ROOT/node_modules/.bin/node"
+  [ -x "$node" ] || node="$(command -v node || true)"
+  [ -n "$node" ] || die "missing prerequisite 'node': run 'npm ci' in $REPO_ROOT (installs Node 24 as the 'node' devDependency)"
+  local v; v="$("$node" --version)"
+  local major="${v#v}"; major="${major%%.*}"
+  [ "$major" -ge 22 ] || die "Node $v is too old (22+ needed): run 'npm ci' in $REPO_ROOT, which installs Node 24 into node_modules/.bin"
+  line node "$v ($node)"
+}
+provision_azurite() {
+  local bin="$REPO_ROOT/node_modules/.bin/azurite-blob"
+  [ -x "$bin" ] || die "missing azurite: run 'npm ci' in $REPO_ROOT (azurite is a devDependency)"
+  line azurite "$(node -p "require('$REPO_ROOT/node_modules/azurite/package.json').version" 2>/dev/null || echo present) (npm)"
+}
+provision_tools() {
+  need openssl "install openssl (apt-get install openssl); the control plane's certificates are made with it"
+  need java "install a JDK 11 or newer (apt-get install openjdk-17-jdk-headless); the HDFS MiniCluster runs on it"
+  line tools "openssl, java present"
+}
+
+all=(node azurite tools etcd kubernetes minio fakegcs helm hadoop)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 t_start=$SECONDS
 for t in "${targets[@]}"; do
   case "$t" in
-    etcd|kubernetes|minio|fakegcs|helm|hadoop) "provision_$t" ;;
+    node|azurite|tools|etcd|kubernetes|minio|fakegcs|helm|hadoop) "provision_$t" ;;
     *) die "unknown component '$t' (known: ${all[*]})" ;;
   esac
 done

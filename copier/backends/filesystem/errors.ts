@@ -19,7 +19,7 @@ const CODES: Record<string, ErrorCode> = {
 export function translateFsError(err: unknown, op: string, side: Side, location: string, path?: string): DataSyncError {
   if (err instanceof DataSyncError) return err;
   const code = (err as { code?: string }).code ?? '';
-  const mapped = CODES[code] ?? 'Internal';
+  const mapped = (err as Error).name === 'AbortError' || code === 'ABORT_ERR' ? 'Aborted' : (CODES[code] ?? 'Internal');
   const what = path === undefined ? location : `${path} in ${location}`;
   const reason = (err as Error).message ?? String(err);
   return new DataSyncError(`${op} ${what} failed: ${reason}`, {

@@ -2,9 +2,9 @@
 // are renamed into place, so a reader never sees a partial file; the listing walks one directory
 // at a time, so memory is bounded by the widest directory, not the tree.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
+import { link, mkdir, open, readdir, rename, rm, rmdir, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Backend, Entry, Features, ListOptions, PartReceipt, PartUpload, ReadOptions, WriteOptions, WriteResult } from '../backend.ts';
@@ -28,9 +28,10 @@ export class FilesystemBackend implements Backend {
     this.#side = side;
     this.location = `file://${this.#root}`;
     this.features = {
-      nativeChecksums: [],
+      // CRC32C of what a write stored, computed while writing (never for files it did not write).
+      nativeChecksums: ['crc32c'],
       atomicWrite: true,
-      rename: (from, to) => this.#rename(from, to),
+      rename: (from, to, o) => this.#rename(from, to, o?.overwrite ?? false),
       setModTime: (p, mtimeMs) => this.#setModTime(p, mtimeMs),
       removeEmptyDir: (p) => this.#removeEmptyDir(p),
       partUpload: this.#partUpload(),
@@ -55,7 +56,8 @@ export class FilesystemBackend implements Backend {
       const st = await stat(this.#full(startDir || '.'));
       if (!st.isDirectory()) throw Object.assign(new Error(`${this.#full(startDir)} is not a directory`), { code: 'ENOTDIR' });
     } catch (err) {
-      if ((err as { code?: string }).code === 'ENOENT' && startDir !== '') return; // an absent sub-prefix lists nothing
+      // An absent sub-prefix, or a destination not created yet, lists nothing; an absent source is an error.
+      if ((err as { code?: string }).code === 'ENOENT' && (startDir !== '' || this.#side !== 'source')) return;
       throw this.#fail(err, 'list', startDir || undefined);
     }
     for await (const entry of this.#walk(startDir, opts.signal)) {
@@ -129,13 +131,29 @@ export class FilesystemBackend implements Backend {
     }
   }
 
+  /** Writes in flight per final path: the staging name is per target, so same-path writes queue. */
+  readonly #writing = new Map<string, Promise<unknown>>();
+
   async write(rel: string, body: Readable, opts: WriteOptions = {}): Promise<WriteResult> {
     const final = this.#full(rel);
-    const tmp = path.join(path.dirname(final), TEMP_PREFIX + randomBytes(8).toString('hex'));
+    const before = this.#writing.get(final) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(() => this.#writeNow(rel, final, body, opts));
+    this.#writing.set(final, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#writing.get(final) === mine) this.#writing.delete(final);
+    }
+  }
+
+  async #writeNow(rel: string, final: string, body: Readable, opts: WriteOptions): Promise<WriteResult> {
+    // One staging name per target: a write retried after a crash (kill -9) reuses and replaces
+    // the dead attempt's leftover instead of leaving it behind.
+    const tmp = path.join(path.dirname(final), TEMP_PREFIX + createHash('sha256').update(path.basename(final)).digest('hex').slice(0, 20));
     const sum = new ChecksumStream();
     try {
       await mkdir(path.dirname(final), { recursive: true });
-      await pipeline(body, sum, createWriteStream(tmp, { flags: 'wx', flush: true }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+      await pipeline(body, sum, createWriteStream(tmp, { flags: 'w', flush: true }), ...(opts.signal ? [{ signal: opts.signal }] : []));
       if (opts.size !== undefined && sum.bytes !== opts.size) {
         throw new DataSyncError(`wrote ${sum.bytes} bytes to ${rel}, expected ${opts.size}`, { code: 'ChecksumMismatch', side: 'source', path: rel, retryable: true });
       }
@@ -171,13 +189,20 @@ export class FilesystemBackend implements Backend {
   async #removeEmptyDir(rel: string): Promise<void> {
     await rmdir(this.#full(rel));
   }
-  async #rename(from: string, to: string): Promise<void> {
+  async #rename(from: string, to: string, overwrite: boolean): Promise<void> {
     try {
       await mkdir(path.dirname(this.#full(to)), { recursive: true });
-      await rename(this.#full(from), this.#full(to));
+      if (overwrite) {
+        await rename(this.#full(from), this.#full(to));
+      } else {
+        // link() refuses an existing target atomically, where rename() would replace it.
+        await link(this.#full(from), this.#full(to));
+        await unlink(this.#full(from));
+      }
     } catch (err) {
       throw this.#fail(err, 'rename', from);
     }
+    await this.#pruneEmptyParents(from);
   }
   async #setModTime(rel: string, mtimeMs: number): Promise<void> {
     try {

@@ -32,7 +32,7 @@ export class ComposePartUpload implements PartUpload {
 
   async writePart(token: string, path: string, partNumber: number, body: Readable, size: number, signal?: AbortSignal): Promise<PartReceipt> {
     const name = `${this.#partsPrefix(token)}${String(partNumber).padStart(6, '0')}`;
-    const r = await this.#gcs.upload(this.#gcs.file(name), path, body, size > this.#gcs.resumableThreshold, {}, false, signal);
+    const r = await this.#gcs.upload(this.#gcs.file(name), path, body, {}, false, signal);
     if (r.size !== size) {
       throw new DataSyncError(`gcs part ${partNumber} of ${JSON.stringify(path)}: got ${r.size} bytes, expected ${size}`, {
         code: 'ChecksumMismatch',

@@ -3,7 +3,7 @@
 // Large or unsized bodies use resumable uploads; split files are uploaded as hidden part objects
 // and joined with Compose (compose.ts).
 import { randomBytes } from 'node:crypto';
-import { addAbortSignal, type Readable } from 'node:stream';
+import { addAbortSignal, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { existsSync } from 'node:fs';
 import { Storage, type Bucket, type File, type FileMetadata } from '@google-cloud/storage';
@@ -11,7 +11,7 @@ import type { GcsEndpoint } from '../../../api/types.ts';
 import type { Backend, Checksum, Entry, Features, ListOptions, ReadOptions, WriteOptions, WriteResult } from '../backend.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { HashingPassThrough, base64ToHex, hexToBase64 } from '../support/checksums.ts';
-import { emptyReadable, translatedReadable } from '../support/streams.ts';
+import { emptyReadable, readHead, translatedReadable } from '../support/streams.ts';
 import { secretKeyPath } from '../support/secrets.ts';
 import { translateGcsError } from './errors.ts';
 import { ComposePartUpload, PARTS_DIR } from './compose.ts';
@@ -23,11 +23,14 @@ export interface GcsBackendOptions {
   maxRetries?: number;
   /** Overrides the Secret lookup; for tests. */
   keyFilename?: string;
-  env?: NodeJS.ProcessEnv;
+  /** Root of mounted credential Secrets; defaults to $DATASYNC_SECRETS_DIR or /var/run/datasync/secrets. */
+  secretsRoot?: string;
 }
 
-/** The key DataSync records the source's modification time under, as rclone does for GCS. */
-export const MTIME_METADATA_KEY = 'mtime';
+/** Where DataSync records the source's modification time (ms since the epoch), as the s3 backend does. */
+export const MTIME_METADATA_KEY = 'datasync-mtime';
+/** Resumable uploads send fixed chunks (a multiple of 256 KiB), each a complete request. */
+const RESUMABLE_CHUNK = 8 * 1024 * 1024;
 
 export function createGcsBackend(spec: GcsEndpoint, side: Side, opts: GcsBackendOptions = {}): GcsBackend {
   return new GcsBackend(spec, side, opts);
@@ -49,7 +52,7 @@ export class GcsBackend implements Backend {
     this.root = normalizePrefix(spec.prefix);
     this.location = `gs://${spec.bucket}/${this.root}${spec.endpoint ? ` (${spec.endpoint})` : ''}`;
     this.resumableThreshold = opts.resumableThreshold ?? 8 * 1024 * 1024;
-    const keyFilename = opts.keyFilename ?? mountedCredentials(side, opts.env);
+    const keyFilename = opts.keyFilename ?? mountedCredentials(side, opts.secretsRoot);
     const maxRetries = opts.maxRetries ?? 3;
     this.storage = new Storage({
       ...(spec.projectId ? { projectId: spec.projectId } : {}),
@@ -129,16 +132,19 @@ export class GcsBackend implements Backend {
   }
 
   async write(path: string, body: Readable, opts: WriteOptions = {}): Promise<WriteResult> {
-    const resumable = opts.size === undefined || opts.size > this.resumableThreshold;
-    return this.upload(this.file(path), path, body, resumable, uploadMetadata(opts), opts.ifNotExists === true, opts.signal, opts.checksum);
+    return this.upload(this.file(path), path, body, uploadMetadata(opts), opts.ifNotExists === true, opts.signal, opts.checksum);
   }
 
-  /** Uploads body to file, then checks what GCS stored against what was sent. */
+  /**
+   * Uploads body to file, then checks what GCS stored against what was sent. Bodies up to the
+   * resumable threshold are buffered and sent in one request; larger ones go as a resumable upload
+   * in fixed chunks, so an abort never leaves a request hanging half-sent and never creates an
+   * object (an unfinished resumable session expires on its own).
+   */
   async upload(
     file: File,
     path: string,
     body: Readable,
-    resumable: boolean,
     metadata: FileMetadata,
     ifNotExists: boolean,
     signal: AbortSignal | undefined,
@@ -150,14 +156,16 @@ export class GcsBackend implements Backend {
     const md: FileMetadata = { ...metadata };
     if (expected?.algorithm === 'crc32c') md.crc32c = hexToBase64(expected.value);
     if (expected?.algorithm === 'md5') md.md5Hash = hexToBase64(expected.value);
-    const sink = file.createWriteStream({
-      resumable,
-      validation: false,
-      metadata: md,
-      ...(ifNotExists ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
-    });
     try {
-      await pipeline(body, hasher, sink, ...(signal ? [{ signal }] : []));
+      const { head, rest } = await readHead(body, this.resumableThreshold, signal);
+      const sink = file.createWriteStream({
+        resumable: rest !== undefined,
+        ...(rest !== undefined ? { chunkSize: RESUMABLE_CHUNK } : {}),
+        validation: false,
+        metadata: md,
+        ...(ifNotExists ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
+      });
+      await pipeline(rest ?? Readable.from([head]), hasher, sink, ...(signal ? [{ signal }] : []));
     } catch (err) {
       throw this.fail(err, 'write', path);
     }
@@ -167,12 +175,13 @@ export class GcsBackend implements Backend {
     const storedCrc = typeof stored.crc32c === 'string' ? base64ToHex(stored.crc32c) : undefined;
     if (size !== hasher.bytes || (storedCrc !== undefined && storedCrc !== local.crc32c.value)) {
       throw new DataSyncError(
-        `gcs write of ${JSON.stringify(path)} in ${this.location}: stored ${size} bytes crc32c ${storedCrc}, sent ${hasher.bytes} bytes crc32c ${local.crc32c.value}`,
+        `gcs write of ${JSON.stringify(path)} in ${this.location}: stored ${size} bytes crc32c ${storedCrc}, sent ${hasher.bytes} bytes crc32c ${local.crc32c.value}; retry the copy`,
         { code: 'ChecksumMismatch', side: this.side, endpoint: this.location, path, retryable: true },
       );
     }
-    if (expected && expected.value !== local[expected.algorithm as 'crc32c' | 'md5']?.value && expected.algorithm !== 'sha256') {
-      throw new DataSyncError(`gcs write of ${JSON.stringify(path)} in ${this.location}: data does not match the caller's ${expected.algorithm}`, {
+    const sent = expected?.algorithm === 'crc32c' ? local.crc32c : expected?.algorithm === 'md5' ? local.md5 : undefined;
+    if (expected && sent && sent.value !== expected.value) {
+      throw new DataSyncError(`gcs write of ${JSON.stringify(path)} in ${this.location}: data does not match the caller's ${expected.algorithm}; the source changed while copying`, {
         code: 'ChecksumMismatch',
         side: this.side,
         endpoint: this.location,
@@ -214,7 +223,7 @@ export function uploadMetadata(opts: WriteOptions): FileMetadata {
   return {
     contentType: opts.contentType ?? 'application/octet-stream',
     ...(opts.storageClass ? { storageClass: opts.storageClass } : {}),
-    ...(opts.mtimeMs !== undefined ? { metadata: { [MTIME_METADATA_KEY]: new Date(opts.mtimeMs).toISOString() } } : {}),
+    ...(opts.mtimeMs !== undefined ? { metadata: { [MTIME_METADATA_KEY]: String(Math.floor(opts.mtimeMs)) } } : {}),
   };
 }
 
@@ -224,7 +233,7 @@ function entryOf(path: string, md: FileMetadata): Entry {
   // Composed objects have no MD5.
   if (typeof md.md5Hash === 'string') checksums.push({ algorithm: 'md5', value: base64ToHex(md.md5Hash) });
   const recorded = md.metadata?.[MTIME_METADATA_KEY];
-  const recordedMs = typeof recorded === 'string' ? Date.parse(recorded) : NaN;
+  const recordedMs = typeof recorded === 'string' ? Number(recorded) : NaN;
   return {
     path,
     size: Number(md.size ?? 0),
@@ -240,7 +249,7 @@ function normalizePrefix(prefix: string | undefined): string {
   return p === '' || p.endsWith('/') ? p : `${p}/`;
 }
 
-function mountedCredentials(side: Side, env?: NodeJS.ProcessEnv): string | undefined {
-  const file = secretKeyPath(side, 'credentials.json', env);
+function mountedCredentials(side: Side, secretsRoot?: string): string | undefined {
+  const file = secretKeyPath(side, 'credentials.json', secretsRoot);
   return existsSync(file) ? file : undefined;
 }

@@ -41,6 +41,7 @@ const BY_NAME: Record<string, ErrorCode> = {
   RequestTimeout: 'Timeout',
   TimeoutError: 'Timeout',
   RequestTimeTooSkewed: 'InvalidConfig',
+  AbortError: 'Aborted',
 };
 
 const NETWORK: Record<string, ErrorCode> = {

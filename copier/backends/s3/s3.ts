@@ -51,6 +51,8 @@ export class S3Backend implements Backend {
       region: ep.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
       forcePathStyle: ep.forcePathStyle ?? ep.endpoint !== undefined,
       maxAttempts: opts.maxAttempts ?? 3,
+      // A dead endpoint should fail in seconds, not hang a shard; an idle socket for minutes is dead too.
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
       // We send CRC32C ourselves, computed once while streaming; the SDK should not add its own.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',

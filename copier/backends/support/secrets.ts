@@ -5,20 +5,21 @@ import path from 'node:path';
 
 export const DEFAULT_SECRETS_DIR = '/var/run/datasync/secrets';
 
-export function secretsDir(side: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(env['DATASYNC_SECRETS_DIR'] ?? DEFAULT_SECRETS_DIR, side);
+export function secretsDir(side: string, root?: string): string {
+  return path.join(root ?? process.env['DATASYNC_SECRETS_DIR'] ?? DEFAULT_SECRETS_DIR, side);
+}
+
+export function secretKeyPath(side: string, key: string, root?: string): string {
+  return path.join(secretsDir(side, root), key);
 }
 
 /** The trimmed content of one Secret key, or undefined when that key is not mounted. */
-export function readSecretKey(side: string, key: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function readSecretKey(side: string, key: string, root?: string): string | undefined {
   try {
-    return readFileSync(path.join(secretsDir(side, env), key), 'utf8').trim();
+    return readFileSync(secretKeyPath(side, key, root), 'utf8').trim();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
     throw err;
   }
-}
-
-export function secretKeyPath(side: string, key: string, env: NodeJS.ProcessEnv = process.env): string {
-  return path.join(secretsDir(side, env), key);
 }

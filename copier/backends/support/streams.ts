@@ -12,10 +12,6 @@ export function emptyReadable(): Readable {
  */
 export async function translatedReadable(source: Readable, translate: (err: unknown) => Error): Promise<Readable> {
   const out = new PassThrough();
-  source.on('error', (err) => out.destroy(translate(err)));
-  out.on('close', () => {
-    if (!source.destroyed) source.destroy();
-  });
   await new Promise<void>((resolve, reject) => {
     const onReadable = () => {
       cleanup();
@@ -33,6 +29,10 @@ export async function translatedReadable(source: Readable, translate: (err: unkn
     source.once('readable', onReadable);
     source.once('end', onReadable);
     source.once('error', onError);
+  });
+  source.on('error', (err) => out.destroy(translate(err)));
+  out.on('close', () => {
+    if (!source.destroyed) source.destroy();
   });
   source.pipe(out);
   return out;
@@ -57,4 +57,38 @@ export async function* fixedChunks(body: AsyncIterable<Buffer | Uint8Array | str
     }
   }
   if (have > 0) yield Buffer.concat(parts, have);
+}
+
+/**
+ * Reads up to `limit` bytes of body. When the body ends within the limit, `rest` is undefined and
+ * the whole body is in `head`; otherwise `rest` replays head and then the remainder, streamed.
+ * Lets a backend choose a single-shot upload of a buffered small body, whose request can never
+ * hang half-sent, without knowing the size up front.
+ */
+export async function readHead(body: Readable, limit: number, signal?: AbortSignal): Promise<{ head: Buffer; rest?: Readable }> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
+  const parts: Buffer[] = [];
+  let have = 0;
+  for (;;) {
+    signal?.throwIfAborted();
+    const { value, done } = await it.next();
+    if (done) return { head: Buffer.concat(parts, have) };
+    const chunk = typeof value === 'string' ? Buffer.from(value) : value;
+    parts.push(chunk);
+    have += chunk.length;
+    if (have > limit) {
+      const head = Buffer.concat(parts, have);
+      const rest = Readable.from(
+        (async function* () {
+          yield head;
+          for (;;) {
+            const next = await it.next();
+            if (next.done) return;
+            yield typeof next.value === 'string' ? Buffer.from(next.value) : next.value;
+          }
+        })(),
+      );
+      return { head, rest };
+    }
+  }
 }

@@ -1,0 +1,102 @@
+// The bench's own parts, checked for correctness only: no timings are asserted here (the bench
+// reports speed; `npm test` must not fail on a noisy machine).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { startSynthetic } from './synthetic-s3.ts';
+import { startThrottleProxy } from './throttle-proxy.ts';
+import { median, alternate } from './stats.ts';
+import { judge } from './report.ts';
+import { summarise } from '../profile-summary.ts';
+import { crc32cSlice8 } from '../micro/crc32c.ts';
+import { Crc32c } from '@aws-crypto/crc32c';
+
+test('synthetic listing source pages through every key, and answers delimiter listings', async () => {
+  const s = await startSynthetic(2500);
+  const c = new S3Client({ endpoint: s.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  try {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const r = await c.send(new ListObjectsV2Command({ Bucket: s.bucket, ContinuationToken: token }));
+      for (const o of r.Contents ?? []) keys.push(o.Key!);
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    assert.equal(keys.length, 2500);
+    assert.deepEqual([...keys].sort(), keys);
+    assert.equal(new Set(keys).size, 2500);
+    const dirs = await c.send(new ListObjectsV2Command({ Bucket: s.bucket, Delimiter: '/' }));
+    assert.deepEqual(dirs.CommonPrefixes?.map((p) => p.Prefix), ['p0000/', 'p0001/', 'p0002/']);
+    const inDir = await c.send(new ListObjectsV2Command({ Bucket: s.bucket, Prefix: 'p0002/', Delimiter: '/' }));
+    assert.equal(inDir.Contents?.length, 500);
+    const head = await c.send(new HeadObjectCommand({ Bucket: s.bucket, Key: keys[1234]! }));
+    assert.equal(head.ContentLength, 1024);
+  } finally {
+    c.destroy();
+    await s.close();
+  }
+});
+
+test('throttling proxy passes bytes through unchanged in both directions', async () => {
+  const echo = createServer((sock) => sock.pipe(sock));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const port = (echo.address() as { port: number }).port;
+  const proxy = await startThrottleProxy(port, 50 * 1024 * 1024);
+  try {
+    const payload = Buffer.alloc(200_000, 'x');
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const sock = connect(Number(new URL(proxy.endpoint).port), '127.0.0.1');
+      const parts: Buffer[] = [];
+      let n = 0;
+      sock.on('data', (d: Buffer) => { parts.push(d); n += d.length; if (n >= payload.length) { sock.end(); resolve(Buffer.concat(parts)); } });
+      sock.on('error', reject);
+      sock.write(payload);
+    });
+    assert.ok(got.equals(payload));
+    assert.equal(proxy.connections(), 1);
+  } finally {
+    await proxy.close();
+    echo.close();
+  }
+});
+
+test('median, alternation and target judgement', async () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 2, 3]), 2.5);
+  const order: string[] = [];
+  const out = await alternate([
+    { name: 'a', run: async () => { order.push('a'); return 1; } },
+    { name: 'b', run: async () => { order.push('b'); return 2; } },
+  ], 3, () => {});
+  assert.deepEqual(order, ['a', 'b', 'b', 'a', 'a', 'b']);
+  assert.deepEqual(out.get('b')?.samples, [2, 2, 2]);
+  assert.equal(judge(1.3, '>= 1.2'), true);
+  assert.equal(judge(0.6, '<= 0.5'), false);
+  assert.equal(judge(null, '>= 1.0'), null);
+});
+
+test('profile summary sums self time per function and skips idle', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'prof-'));
+  const cf = (functionName: string) => ({ functionName, url: 'file:///x/lib.js', lineNumber: 0, columnNumber: 0 });
+  writeFileSync(path.join(dir, 'a.cpuprofile'), JSON.stringify({
+    nodes: [{ id: 1, callFrame: cf('(root)'), children: [2, 3, 4] }, { id: 2, callFrame: cf('hot') }, { id: 3, callFrame: cf('cold') }, { id: 4, callFrame: cf('(idle)') }],
+    samples: [2, 2, 3, 4, 2], timeDeltas: [1000, 1000, 1000, 50000, 1000],
+  }));
+  const top = summarise([dir], 5);
+  assert.equal(top[0]?.fn, 'hot');
+  assert.equal(top[0]?.selfMs, 3);
+  assert.equal(top[0]?.selfPct, 75);
+  assert.ok(!top.some((t) => t.fn === '(idle)'));
+});
+
+test('slicing-by-8 CRC32C equals @aws-crypto/crc32c, also when continued across chunks', () => {
+  const data = Buffer.from(Array.from({ length: 1001 }, (_, i) => (i * 31) & 0xff));
+  const ref = new Crc32c().update(data).digest() >>> 0;
+  assert.equal(crc32cSlice8(data), ref);
+  assert.equal(crc32cSlice8(data.subarray(300), crc32cSlice8(data.subarray(0, 300))), ref);
+  assert.equal(crc32cSlice8(Buffer.from('123456789')), 0xe3069283);
+});

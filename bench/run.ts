@@ -1,0 +1,141 @@
+// `npm run bench`: DataSync side by side with rclone, s5cmd, aws-cli, MinIO's ceiling and Hadoop
+// DistCp, on the same data, against the same 127.0.0.1 servers, in the same run, alternating tools.
+//
+//   npm run bench                          # every scenario, 3 rounds each
+//   npm run bench -- --only B1,B2 --quick  # fewer and smaller datasets
+//   npm run bench -- --rounds 5            # more rounds (never fewer than 3)
+//
+// Writes bench/results/latest.json and bench/results/<date>.md. Exits 0 even when targets are not
+// met: the table says so, and `npm test` never asserts on timings.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { ListBucketsCommand } from '@aws-sdk/client-s3';
+import { startMinio, stopAll, CACHE_ROOT } from './lib/servers.ts';
+import { s3Client, dropBucket } from './lib/s3.ts';
+import { REPO, CLI, type Ctx } from './lib/tools.ts';
+import { machine, table, writeResults, type Results } from './lib/report.ts';
+import { summarise } from './profile-summary.ts';
+import type { Bench } from './scenarios/common.ts';
+import { b1, b2, b3 } from './scenarios/transfer.ts';
+import { b4, b4real } from './scenarios/listing.ts';
+import { b5 } from './scenarios/hdfs.ts';
+import { b6, b7 } from './scenarios/scaling.ts';
+
+// In run order. B4R (B4's 200,000 real objects, full mode only) runs last: its one-time upload
+// into the persistent MinIO must not crowd the other scenarios out of the time budget.
+const SCENARIOS: Record<string, (b: Bench) => Promise<void>> = { B1: b1, B2: b2, B3: b3, B4: b4, B5: b5, B6: b6, B7: b7, B4R: b4real };
+const ORDER = Object.keys(SCENARIOS);
+// The issue's budget is 30 minutes warm; past this, remaining scenarios are skipped (and listed in
+// the table). --budget-min raises it for a deliberate long run; the default never changes.
+const DEFAULT_BUDGET_MIN = 29;
+
+function parseArgs(argv: string[]) {
+  const opts = { only: Object.keys(SCENARIOS), quick: false, rounds: 3, skipProvision: false, budgetMin: DEFAULT_BUDGET_MIN };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') opts.quick = true;
+    else if (a === '--skip-provision') opts.skipProvision = true;
+    else if (a === '--only') opts.only = (argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+    else if (a === '--rounds') opts.rounds = Math.max(3, Number(argv[++i]) || 3);
+    else if (a === '--budget-min') opts.budgetMin = Number(argv[++i]) || DEFAULT_BUDGET_MIN;
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: npm run bench -- [--only B1,B2,...] [--quick] [--rounds N>=3] [--skip-provision] [--budget-min 29]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  for (const s of opts.only) if (!SCENARIOS[s]) throw new Error(`unknown scenario ${s} (known: ${Object.keys(SCENARIOS).join(',')})`);
+  // B3 re-syncs the buckets B2 filled.
+  if (opts.only.includes('B3') && !opts.only.includes('B2')) opts.only.unshift('B2');
+  if (opts.only.includes('B4') && !opts.only.includes('B4R')) opts.only.push('B4R');
+  opts.only.sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
+  return opts;
+}
+
+/** Null when `datasync --help` runs, else why not; re-checked every bench run. */
+function datasyncBlocked(): string | null {
+  if (!existsSync(CLI) || !existsSync(path.join(REPO, 'copier', 'cli.ts'))) return 'copier/cli.ts (or bin/datasync.js) does not exist yet';
+  const r = spawnSync(process.execPath, [CLI, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0 || !/datasync run/.test(r.stdout)) return `'datasync --help' exits ${r.status}: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' ').slice(0, 200)}`;
+  return null;
+}
+
+async function main(): Promise<void> {
+  const t0 = Date.now();
+  const opts = parseArgs(process.argv.slice(2));
+  const log = (s: string) => console.log(`[bench ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${s}`);
+  if (!opts.skipProvision) {
+    log('provisioning peers (cached after the first run)');
+    execFileSync('bash', [path.join(REPO, 'test/env/provision.sh'), 'minio', 'hadoop'], { stdio: 'inherit' });
+    execFileSync('bash', [path.join(REPO, 'bench/provision-peers.sh')], { stdio: 'inherit' });
+  }
+  const peersFile = path.join(CACHE_ROOT, 'peers.json');
+  const peers = existsSync(peersFile) ? (JSON.parse(readFileSync(peersFile, 'utf8')) as Record<string, unknown>) : {};
+  const blocked = datasyncBlocked();
+  log(blocked ? `datasync NOT runnable (${blocked}); measuring the peers only` : 'datasync CLI is runnable');
+
+  const dataRoot = path.join(REPO, 'bench', 'data');
+  const tmp = path.join(dataRoot, 'tmp');
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  // MinIO's data directory persists under bench/data so B4's 200,000 real objects are uploaded once.
+  const s3 = await startMinio(path.join(dataRoot, 'minio-run'));
+  log(`MinIO at ${s3.endpoint}`);
+  const s3c = s3Client(s3);
+  const rows: Bench['rows'] = [];
+  const skipped: string[] = [];
+  try {
+    // Buckets left by an interrupted bench would skew nothing, but they fill the disk.
+    for (const bkt of (await s3c.send(new ListBucketsCommand({}))).Buckets ?? []) {
+      if (bkt.Name && bkt.Name !== 'b4-real-200k') await dropBucket(s3c, bkt.Name);
+    }
+    const ctx: Ctx = { s3, tmp, timeoutMs: 10 * 60_000 };
+    const bench: Bench = {
+      ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(REPO, 'bench', 'results', 'profiles'),
+      datasyncBlocked: blocked, state: new Map(),
+    };
+    for (const s of opts.only) {
+      if (Date.now() - t0 > opts.budgetMin * 60_000) { skipped.push(s); continue; }
+      log(`--- ${s} ---`);
+      try {
+        await SCENARIOS[s]!(bench);
+      } catch (err) {
+        log(`${s} failed: ${(err as Error).stack ?? err}`);
+        rows.push({ scenario: s, metric: '—', unit: '', datasync: null, peer: '—', peerValue: null, ratio: null, target: null, met: null, peerFlags: '', dataset: '', runs: { datasync: [], peer: [] }, notes: `scenario failed: ${(err as Error).message.slice(0, 300)}` });
+      }
+    }
+  } finally {
+    s3c.destroy();
+    await stopAll(s3.procs);
+  }
+  for (const s of skipped) rows.push({ scenario: s, metric: '—', unit: '', datasync: null, peer: '—', peerValue: null, ratio: null, target: null, met: null, peerFlags: '', dataset: '', runs: { datasync: [], peer: [] }, notes: `skipped: the ${opts.budgetMin}-minute budget was spent` });
+
+  const profiles: Results['profiles'] = {};
+  for (const s of ['B1', 'B2']) {
+    const dir = path.join(REPO, 'bench', 'results', 'profiles', s);
+    if (opts.only.includes(s) && existsSync(dir)) {
+      try { profiles[s] = summarise([dir], 10); } catch { /* no profile written */ }
+    }
+  }
+  const res: Results = {
+    machine: machine(), date: new Date().toISOString(), mode: opts.quick ? 'quick' : 'full', durationSeconds: (Date.now() - t0) / 1000,
+    peers: Object.fromEntries(Object.entries(peers).filter(([k]) => !['bin', 'failed'].includes(k)).map(([k, v]) => [k, String(v)])),
+    results: rows, profiles,
+  };
+  if (Array.isArray(peers['failed']) && peers['failed'].length) res.peers['unavailable'] = (peers['failed'] as string[]).join(',');
+  const out = writeResults(path.join(REPO, 'bench', 'results'), res);
+  console.log(`\n${table(rows)}\n`);
+  for (const [s, hot] of Object.entries(profiles)) {
+    console.log(`${s} top self time:`);
+    for (const h of hot.slice(0, 5)) console.log(`  ${h.selfPct.toFixed(1).padStart(5)}%  ${h.fn}  (${h.where})`);
+  }
+  log(`wrote ${path.relative(REPO, out.json)} and ${path.relative(REPO, out.md)}`);
+}
+
+// Ctrl-C or a kill: exit through process.exit so the 'exit' hooks stop every tool and server.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(130));
+
+main().then(() => process.exit(0), (err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

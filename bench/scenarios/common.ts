@@ -1,0 +1,67 @@
+// What every scenario gets from the harness, and the helpers that turn medians into rows.
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Ctx } from '../lib/tools.ts';
+import { median, type Outcome } from '../lib/stats.ts';
+import { judge, type ResultRow } from '../lib/report.ts';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+export interface Bench {
+  ctx: Ctx;
+  s3c: S3Client;
+  /** Where datasets live (gitignored bench/data by default). */
+  dataRoot: string;
+  quick: boolean;
+  rounds: number;
+  log: (s: string) => void;
+  rows: ResultRow[];
+  /** Directory for .cpuprofile files of the profiling runs. */
+  profileDir: string;
+  /** Why datasync cannot run (CLI missing or failing its --help), or null when it can. */
+  datasyncBlocked: string | null;
+  /** Shared between B2 and B3: the bucket each tool filled last in B2. */
+  state: Map<string, string>;
+}
+
+export interface RowSpec {
+  scenario: string;
+  metric: string;
+  unit: string;
+  peer: string;
+  peerFlags: string;
+  dataset: string;
+  target: string | null;
+  /** 'higher': ratio = datasync/peer, more is better. 'lower': ratio = datasync/peer, less is better. */
+  ratioOf: 'higher' | 'lower';
+  /** 'datasync': the target bounds datasync's own value (B4's 300 MiB), not the ratio. */
+  targetOn?: 'ratio' | 'datasync';
+}
+
+export function row(spec: RowSpec, ds: Outcome<number> | undefined, peer: Outcome<number> | undefined, extraNotes = ''): ResultRow {
+  const d = ds && ds.samples.length ? median(ds.samples) : null;
+  const p = peer && peer.samples.length ? median(peer.samples) : null;
+  const ratio = d !== null && p !== null && p !== 0 ? d / p : null;
+  const notes = [
+    extraNotes,
+    ds && ds.samples.length < (ds.samples.length + ds.errors.length) ? `datasync failed ${ds.errors.length}×: ${ds.errors[0]?.slice(0, 200)}` : '',
+    peer && peer.errors.length ? `${spec.peer} failed ${peer.errors.length}×: ${peer.errors[0]?.slice(0, 200)}` : '',
+  ].filter(Boolean).join('; ');
+  return {
+    scenario: spec.scenario, metric: spec.metric, unit: spec.unit, datasync: d, peer: spec.peer, peerValue: p, ratio,
+    target: spec.target, met: judge(spec.targetOn === 'datasync' ? d : ratio, spec.target), peerFlags: spec.peerFlags, dataset: spec.dataset,
+    runs: { datasync: ds?.samples ?? [], peer: peer?.samples ?? [] }, notes,
+  };
+}
+
+/** Reads every file once so the first timed tool does not pay for a cold page cache alone. */
+export function warmPageCache(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile()) readFileSync(path.join(e.parentPath, e.name));
+  }
+}
+
+export function dirBytes(dir: string): number {
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += statSync(path.join(e.parentPath, e.name)).size;
+  return n;
+}

@@ -1,0 +1,189 @@
+// B1 (large files), B2 (small files) and B3 (nothing changed): filesystem to MinIO, every tool into
+// a fresh bucket of its own per run, the object count checked after every run so a tool that
+// silently skipped files cannot look fast.
+import { rmSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { largeFiles, smallFiles, type Dataset } from '../lib/datasets.ts';
+import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
+import { alternate, type Contender, type Outcome } from '../lib/stats.ts';
+import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
+import type { RunResult } from '../lib/proc.ts';
+import { row, warmPageCache, type Bench } from './common.ts';
+import type { DataSyncSpec } from '../../api/types.ts';
+
+const MiB = 2 ** 20;
+
+interface Tool {
+  name: string;
+  flags: string;
+  /** Copies ds into bucket and returns the timed run. */
+  copy: (ds: Dataset, bucket: string) => Promise<RunResult>;
+}
+
+function datasyncSpec(b: Bench, ds: Dataset, bucket: string, mode: DataSyncSpec['mode'] = 'Copy'): DataSyncSpec {
+  return { source: { filesystem: { path: ds.dir } }, destination: s3Dest(b.ctx, bucket), mode };
+}
+
+function datasyncTool(b: Bench, scenario: string): Tool {
+  return {
+    name: 'datasync', flags: 'defaults',
+    copy: async (ds, bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket)))).result,
+  };
+}
+
+/** One measured copy: fresh bucket, run, verify, then drop the bucket unless asked to keep it. */
+async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunResult) => number, keep: boolean): Promise<number> {
+  const bucket = await freshBucket(b.s3c, `${tool.name}`);
+  try {
+    const r = await tool.copy(ds, bucket);
+    const got = await countObjects(b.s3c, bucket);
+    if (got.count !== ds.files || got.bytes !== ds.bytes) {
+      throw new Error(`${tool.name} copied ${got.count} objects / ${got.bytes} bytes, expected ${ds.files} / ${ds.bytes}`);
+    }
+    if (keep) {
+      const old = b.state.get(tool.name);
+      if (old) await dropBucket(b.s3c, old);
+      b.state.set(tool.name, bucket);
+    }
+    return metric(r);
+  } finally {
+    if (!keep) await dropBucket(b.s3c, bucket);
+  }
+}
+
+function contenders(b: Bench, tools: Tool[], ds: Dataset, metric: (r: RunResult) => number, keepLast = false): Contender<number>[] {
+  return tools.map((t) => ({ name: t.name, run: (round: number) => measuredCopy(b, t, ds, metric, keepLast && round === b.rounds - 1) }));
+}
+
+function blocked(b: Bench, tools: Tool[]): Tool[] {
+  return tools.filter((t) => (t.name === 'datasync' ? b.datasyncBlocked === null : t.name === 'aws-cli' ? peerAvailable('aws') : peerAvailable(t.name as 'rclone' | 's5cmd')));
+}
+
+/**
+ * One extra, untimed datasync run under --cpu-prof; NODE_OPTIONS reaches the shard processes too.
+ * It uses the quick-size dataset: the profile's shape is the same and the full bench keeps its budget.
+ */
+async function profileRun(b: Bench, scenario: string, ds: Dataset): Promise<void> {
+  if (b.datasyncBlocked) return;
+  const dir = path.join(b.profileDir, scenario);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const bucket = await freshBucket(b.s3c, `prof-${scenario.toLowerCase()}`);
+  try {
+    await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket)), `--cpu-prof --cpu-prof-dir=${dir}`);
+    b.log(`  profile written to ${dir}`);
+  } catch (err) {
+    b.log(`  profile run failed: ${(err as Error).message.slice(0, 300)}`);
+  } finally {
+    await dropBucket(b.s3c, bucket);
+  }
+}
+
+export async function b1(b: Bench): Promise<void> {
+  const sizeMiB = b.quick ? 64 : 256;
+  const ds = largeFiles(b.dataRoot, 8, sizeMiB);
+  warmPageCache(ds.dir);
+  b.log(`B1 large files: ${ds.label}`);
+  const mibps = (r: RunResult) => ds.bytes / MiB / (r.wallMs / 1000);
+  const rcloneFlags = '--transfers 8 --s3-upload-concurrency 4 --s3-chunk-size 16M';
+  const s5Flags = '--numworkers 8 cp --concurrency 4 --part-size 32';
+  const awsConc = 16;
+  const tools: Tool[] = [
+    datasyncTool(b, 'b1'),
+    { name: 'rclone', flags: rcloneFlags, copy: (d, bucket) => rclone(b.ctx, ['copy', d.dir, `minio:${bucket}`, ...rcloneFlags.split(' ')]) },
+    { name: 's5cmd', flags: s5Flags, copy: (d, bucket) => s5cmd(b.ctx, ['--numworkers', '8'], ['cp', '--concurrency', '4', '--part-size', '32', `${d.dir}/*`, `s3://${bucket}/`]) },
+  ];
+  if (!b.quick) tools.push({ name: 'aws-cli', flags: `s3 cp --recursive, max_concurrent_requests=${awsConc}, multipart_chunksize=64MB`, copy: (d, bucket) => awsCli(b.ctx, awsConc, ['s3', 'cp', d.dir, `s3://${bucket}/`, '--recursive']) });
+  const cs: Contender<number>[] = contenders(b, blocked(b, tools), ds, mibps);
+  // The server's ceiling: the same bytes from memory, 8 PUTs in flight; its own timing excludes process start.
+  cs.push({
+    name: 'ceiling', run: async () => {
+      const bucket = await freshBucket(b.s3c, 'ceiling');
+      try {
+        const r = await ceiling(b.ctx, 8, sizeMiB, 8, bucket);
+        return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as { mibPerSec: number }).mibPerSec;
+      } finally { await dropBucket(b.s3c, bucket); }
+    },
+  });
+  const out = await alternate(cs, b.rounds, b.log);
+  const ds1 = out.get('datasync') ?? blockedOutcome(b);
+  const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
+  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', peerFlags: 'raw SDK PUT loop, 8 in flight, from memory (warp does not build here)', target: '>= 0.7' }, ds1, out.get('ceiling')));
+  if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
+  await profileRun(b, 'B1', b.quick ? ds : largeFiles(b.dataRoot, 8, 64));
+}
+
+export async function b2(b: Bench): Promise<void> {
+  const count = b.quick ? 5000 : 20000;
+  const ds = smallFiles(b.dataRoot, count, 16);
+  warmPageCache(ds.dir);
+  b.log(`B2 small files: ${ds.label}`);
+  const fps = (r: RunResult) => ds.files / (r.wallMs / 1000);
+  const rcloneFlags = '--transfers 64 --checkers 64 --fast-list';
+  const s5Flags = '--numworkers 256 cp';
+  const tools: Tool[] = [
+    datasyncTool(b, 'b2'),
+    { name: 'rclone', flags: rcloneFlags, copy: (d, bucket) => rclone(b.ctx, ['copy', d.dir, `minio:${bucket}`, ...rcloneFlags.split(' ')]) },
+    { name: 's5cmd', flags: s5Flags, copy: (d, bucket) => s5cmd(b.ctx, ['--numworkers', '256'], ['cp', `${d.dir}/*`, `s3://${bucket}/`]) },
+  ];
+  // aws-cli runs in B1 only: at a few hundred files/s it would spend a third of the 30-minute budget here.
+  // The last round's buckets stay for B3, each tool facing the tree it wrote itself.
+  const out = await alternate(contenders(b, blocked(b, tools), ds, fps, true), b.rounds, b.log);
+  const ds2 = out.get('datasync') ?? blockedOutcome(b);
+  const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
+  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, target: '>= 1.0' }, ds2, out.get('s5cmd'), missing(b, 's5cmd')));
+  await profileRun(b, 'B2', b.quick ? ds : smallFiles(b.dataRoot, 5000, 16));
+  b3State.ds = ds;
+}
+
+const b3State: { ds?: Dataset } = {};
+
+export async function b3(b: Bench): Promise<void> {
+  const ds = b3State.ds ?? smallFiles(b.dataRoot, b.quick ? 5000 : 20000, 16);
+  b.log(`B3 nothing changed: ${ds.label} again`);
+  const sec = (r: RunResult) => r.wallMs / 1000;
+  // rclone's documented way to sync to S3 without a HEAD per object: --fast-list --checksum.
+  const rcloneFlags = 'sync --checkers 64 --fast-list --checksum';
+  const s5Flags = '--numworkers 256 sync (size and mtime)';
+  const runners: Record<string, (bucket: string) => Promise<RunResult>> = {
+    datasync: async (bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, 'b3', datasyncSpec(b, ds, bucket, 'Sync')))).result,
+    rclone: (bucket) => rclone(b.ctx, ['sync', ds.dir, `minio:${bucket}`, '--checkers', '64', '--fast-list', '--checksum']),
+    s5cmd: (bucket) => s5cmd(b.ctx, ['--numworkers', '256'], ['sync', `${ds.dir}/`, `s3://${bucket}/`]),
+  };
+  const cs: Contender<number>[] = [];
+  for (const [name, fn] of Object.entries(runners)) {
+    const bucket = b.state.get(name);
+    if (!bucket) continue; // that tool's B2 never completed; its row says so
+    cs.push({
+      name, run: async () => {
+        const before = await countObjects(b.s3c, bucket);
+        const r = await fn(bucket);
+        const after = await countObjects(b.s3c, bucket);
+        if (after.count !== before.count || after.count !== ds.files) throw new Error(`${name}: ${after.count} objects after a no-change sync, expected ${ds.files}`);
+        return sec(r);
+      },
+    });
+  }
+  const out = await alternate(cs, b.rounds, b.log);
+  const base = { scenario: 'B3 nothing changed', metric: 'time', unit: 's', dataset: ds.label, ratioOf: 'lower' as const };
+  const ds3 = out.get('datasync') ?? blockedOutcome(b);
+  const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
+  b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, target: '<= 0.5' }, ds3, out.get('rclone'), note('rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, target: '<= 1.0' }, ds3, out.get('s5cmd'), note('s5cmd')));
+  for (const bucket of b.state.values()) await dropBucket(b.s3c, bucket);
+  b.state.clear();
+}
+
+function blockedOutcome(b: Bench): Outcome<number> {
+  return { samples: [], errors: [b.datasyncBlocked ?? 'datasync did not run'] };
+}
+
+function missing(b: Bench, peer: string): string {
+  const parts: string[] = [];
+  if (b.datasyncBlocked) parts.push(`datasync not runnable: ${b.datasyncBlocked}`);
+  if (peer !== 'datasync' && !peerAvailable(peer === 'aws-cli' ? 'aws' : (peer as 'rclone' | 's5cmd' | 'aws'))) parts.push(`${peer} not provisioned`);
+  return parts.join('; ');
+}

@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { FilesystemBackend } from './filesystem.ts';
+import { hasCode } from '../../errors.ts';
+
+function tree(files: string[]): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'fsb-'));
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), f);
+  }
+  return root;
+}
+
+test('lists recursively in UTF-8 byte order of full paths ("a.txt" < "a/b" < "a0")', async () => {
+  const root = tree(['a/b', 'a.txt', 'a0', 'B', 'é/x', 'e\u0301', 'z/y/x']);
+  const b = new FilesystemBackend(root, 'source');
+  const paths: string[] = [];
+  for await (const e of b.list()) paths.push(e.path);
+  assert.deepEqual(paths, ['B', 'a.txt', 'a/b', 'a0', 'e\u0301', 'z/y/x', 'é/x']);
+  const sub: string[] = [];
+  for await (const e of b.list({ prefix: 'z/' })) sub.push(e.path);
+  assert.deepEqual(sub, ['z/y/x']);
+});
+
+test('write is atomic: a failed stream leaves nothing at the path and no staging file', async () => {
+  const root = tree([]);
+  const b = new FilesystemBackend(root, 'destination');
+  const failing = new Readable({ read() { this.push(Buffer.alloc(1000)); this.destroy(new Error('source broke')); } });
+  await assert.rejects(b.write('d/x.bin', failing), /source broke/);
+  assert.deepEqual(readdirSync(path.join(root, 'd')), []);
+  const r = await b.write('d/x.bin', Readable.from([Buffer.from('hello')]), { mtimeMs: 1_600_000_000_000 });
+  assert.equal(r.size, 5);
+  assert.equal(r.checksums[0]!.value, (await import('../../checksum.ts')).crc32cHex((await import('../../checksum.ts')).crc32cOf(Buffer.from('hello'))));
+  assert.equal(statSync(path.join(root, 'd/x.bin')).mtimeMs, 1_600_000_000_000);
+  assert.equal(readFileSync(path.join(root, 'd/x.bin'), 'utf8'), 'hello');
+});
+
+test('stat of a missing file is NotFound; delete is idempotent and prunes empty directories', async () => {
+  const root = tree(['p/q/r.txt']);
+  const b = new FilesystemBackend(root, 'destination');
+  await assert.rejects(b.stat('nope'), (e) => hasCode(e, 'NotFound'));
+  await b.delete('p/q/r.txt');
+  await b.delete('p/q/r.txt');
+  assert.deepEqual(readdirSync(root), []);
+});
+
+test('ranged read', async () => {
+  const root = tree(['f']);
+  writeFileSync(path.join(root, 'f'), '0123456789');
+  const b = new FilesystemBackend(root, 'source');
+  const chunks: Buffer[] = [];
+  for await (const c of await b.read('f', { offset: 3, length: 4 })) chunks.push(c as Buffer);
+  assert.equal(Buffer.concat(chunks).toString(), '3456');
+});

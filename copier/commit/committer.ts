@@ -1,0 +1,220 @@
+// The commit phase: join split files, account for every planned file from the shard journals,
+// delete destination extras (Sync) or verified sources (Move) within the maxDelete guard, and
+// write the run report to the state location.
+import type { Backend } from '../backends/backend.ts';
+import type { FailedFile, RunOutcome, RunReport } from '../../api/types.ts';
+import type { RunOptions } from '../options.ts';
+import type { Logger } from '../log.ts';
+import { DataSyncError, hasCode } from '../errors.ts';
+import { RunState } from '../runtime/state.ts';
+import {
+  DELETES_FILE, MOVE_SKIPPED_FILE, PLAN_FILE, REPORT_FILE, SPLITS_FILE, journalKey, journalLog, shardFile,
+  type CopyItem, type JournalRecord, type PathSize, type Plan, type SplitFile,
+} from '../plan/manifest.ts';
+import { checkDeleteGuard } from './guard.ts';
+import { combinePartChecksums, crc32cHex } from '../checksum.ts';
+import { commitPartitions } from '../partitions/engine.ts'; // [issue 7 hook]
+import { EmptyDirCollector } from '../watch/prune-dirs.ts'; // [issue 7 hook]
+import { recordRunRetries } from '../watch/retry-state.ts'; // [issue 7 hook]
+
+export interface CommitInput {
+  runId: string;
+  options: RunOptions;
+  source: Backend;
+  destination: Backend;
+  state: Backend;
+  log: Logger;
+  /** A failure before commit (e.g. a shard that could not run) to fold into the report. */
+  priorError?: string;
+}
+
+/** Full failedFiles in the report is bounded, like status.lastRun's sample. */
+const FAILED_FILES_LIMIT = 1000;
+
+export async function runCommit(input: CommitInput): Promise<RunReport> {
+  const { options: opts, log } = input;
+  const state = new RunState(input.state, opts.state.prefix, input.runId);
+  const plan = await state.getJson<Plan>(PLAN_FILE);
+  if (!plan) throw new DataSyncError(`run ${input.runId} has no plan in ${input.state.location}/${state.dir}`, { code: 'InvalidConfig', side: 'state' });
+
+  // A repeated commit (a retried Job pod) reports what the first one did, and deletes nothing twice.
+  const earlier = await state.getJson<RunReport>(REPORT_FILE);
+  if (earlier) return earlier;
+
+  const t = { filesCopied: 0, bytesCopied: 0, filesFailed: 0, bytesFailed: 0 };
+  const failedFiles: FailedFile[] = [];
+  const fail = (path: string, error: string, bytes: number) => {
+    t.filesFailed++; t.bytesFailed += bytes;
+    if (failedFiles.length < FAILED_FILES_LIMIT) failedFiles.push({ path, error });
+  };
+  const splitRanges = new Map<string, JournalRecord[]>();
+  const staged: Array<{ stagedPath: string; finalPath: string }> = []; // [issue 7 hook] partition files to promote
+
+  // Pass 1: every planned item against its shard's journal (one shard in memory at a time).
+  for (const s of plan.shards) {
+    const latest = await latestRecords(state, s.index);
+    for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
+      const rec = latest.get(journalKey({ path: item.path, range: item.range?.index }));
+      if (item.range) {
+        if (rec?.status === 'done') splitRanges.set(item.path, [...(splitRanges.get(item.path) ?? []), rec]);
+        continue; // split files are counted once, below
+      }
+      if (rec?.status === 'done') {
+        t.filesCopied++; t.bytesCopied += item.size;
+        if (item.target) staged.push({ stagedPath: item.target, finalPath: item.path }); // [issue 7 hook]
+      } else {
+        fail(item.path, rec?.error ?? `not copied: shard ${s.index} did not finish`, item.size);
+      }
+    }
+  }
+
+  // Split files: complete when every range is done; otherwise abort the upload.
+  const copiedSplits = new Set<string>();
+  for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) {
+    const ranges = (splitRanges.get(sf.path) ?? []).sort((a, b) => (a.range ?? 0) - (b.range ?? 0));
+    if (ranges.length !== sf.ranges) {
+      fail(sf.path, `${sf.ranges - ranges.length} of ${sf.ranges} ranges did not finish`, sf.size);
+      // The next run plans a fresh upload; this one would only hold storage.
+      await input.destination.features.partUpload?.abort(sf.token, sf.path).catch((err) => log.warn({ path: sf.path, err: (err as Error).message }, 'could not abort upload'));
+      continue;
+    }
+    try {
+      await completeSplit(input.destination, sf, ranges, opts);
+      t.filesCopied++; t.bytesCopied += sf.size;
+      copiedSplits.add(sf.path);
+    } catch (err) {
+      fail(sf.path, (err as Error).message, sf.size);
+    }
+  }
+
+  let filesDeleted = 0;
+  let bytesDeleted = 0;
+  const messages: string[] = [];
+  if (input.priorError) messages.push(input.priorError);
+  let guardTripped = false;
+
+  if (opts.mode === 'Sync' && plan.totals.filesToDelete > 0) {
+    const guard = checkDeleteGuard('destination files', plan.totals.filesToDelete, plan.totals.destinationFiles, opts.maxDelete);
+    if (!guard.allowed) {
+      guardTripped = true;
+      messages.push(guard.message!);
+    } else if (t.filesFailed > 0) {
+      messages.push(`${t.filesFailed} files failed, so destination extras were not deleted (a later successful run deletes them)`);
+    } else {
+      for await (const d of state.readLines<PathSize>(DELETES_FILE)) {
+        await input.destination.delete(d.path);
+        filesDeleted++; bytesDeleted += d.size;
+      }
+    }
+  }
+
+  if (opts.mode === 'Move') {
+    // Sources whose copy verified in this run, or which already matched at the destination.
+    const deletions = t.filesCopied + plan.totals.filesSkipped;
+    const guard = checkDeleteGuard('source files', deletions, plan.totals.filesExpected, opts.maxDelete);
+    if (!guard.allowed) {
+      guardTripped = true;
+      messages.push(guard.message!);
+    } else {
+      const emptied = new EmptyDirCollector(); // [issue 7 hook] Move: remove directories left empty, never the root
+      const del = async (path: string, size: number) => {
+        await input.source.delete(path);
+        emptied.add(path); // [issue 7 hook]
+        filesDeleted++; bytesDeleted += size;
+      };
+      for (const s of plan.shards) {
+        const latest = await latestRecords(state, s.index);
+        for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
+          if (item.range) continue;
+          if (latest.get(journalKey({ path: item.path }))?.status === 'done') await del(item.path, item.size);
+        }
+      }
+      for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) await del(sf.path, sf.size);
+      for await (const m of state.readLines<PathSize>(MOVE_SKIPPED_FILE)) await del(m.path, m.size);
+      const pruned = await emptied.prune(input.source); // [issue 7 hook]
+      if (pruned.removed.length) log.info({ removed: pruned.removed.length }, 'removed empty source directories');
+    }
+  }
+
+  const end = new Date();
+  const start = new Date(plan.startTime);
+  const outcome: RunOutcome = guardTripped || input.priorError || (t.filesFailed > 0 && t.filesCopied === 0 && plan.totals.filesSkipped === 0)
+    ? 'Failed'
+    : t.filesFailed > 0 ? 'PartiallyFailed' : 'Succeeded';
+  if (t.filesFailed > 0) messages.push(`${t.filesFailed} of ${plan.totals.filesToCopy} files failed`);
+  const report: RunReport = {
+    id: input.runId,
+    ...(plan.trigger ? { trigger: plan.trigger } : {}),
+    outcome,
+    startTime: start.toISOString(),
+    endTime: end.toISOString(),
+    durationSeconds: Math.max(0, Math.round((end.getTime() - start.getTime()) / 100) / 10),
+    filesExpected: plan.totals.filesExpected,
+    filesCopied: t.filesCopied,
+    filesSkipped: plan.totals.filesSkipped,
+    filesFailed: t.filesFailed,
+    filesDeleted,
+    bytesExpected: plan.totals.bytesExpected,
+    bytesCopied: t.bytesCopied,
+    bytesSkipped: plan.totals.bytesSkipped,
+    bytesFailed: t.bytesFailed,
+    bytesDeleted,
+    failedFiles,
+    ...(messages.length ? { message: messages.join('; ') } : {}),
+  };
+  // [issue 7 hook] publish ready partitions (markers last), watermark; see copier/partitions/README.md.
+  if (opts.partitions) {
+    try {
+      Object.assign(report, await commitPartitions({
+        spec: opts.partitions, runId: input.runId, destination: input.destination, state, statePrefix: opts.state.prefix, report, nowMs: Date.now(), log, staged,
+      }));
+    } catch (err) {
+      report.outcome = 'Failed';
+      report.message = [report.message, `publishing partitions failed: ${(err as Error).message}`].filter(Boolean).join('; ');
+    }
+  }
+  // [issue 7 hook] failures of earlier runs retried by this one: report.retries (copier/watch/retry-state.ts).
+  try {
+    Object.assign(report, { retries: await recordRunRetries(input.state, opts.state.prefix, report) });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not update the retry counts');
+  }
+  await state.putJson(REPORT_FILE, report);
+  // The manifest and journals have served their purpose; the plan and report stay as the record.
+  await state.removeAllBut([PLAN_FILE, REPORT_FILE]).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up run state'));
+  log.info({ runId: input.runId, outcome, filesCopied: t.filesCopied, filesFailed: t.filesFailed, filesDeleted }, 'commit done');
+  return report;
+}
+
+async function latestRecords(state: RunState, shard: number): Promise<Map<string, JournalRecord>> {
+  const latest = new Map<string, JournalRecord>();
+  for await (const r of state.readLog<JournalRecord>(journalLog(shard))) {
+    const key = journalKey(r);
+    if (latest.get(key)?.status !== 'done') latest.set(key, r); // done is final
+  }
+  return latest;
+}
+
+async function completeSplit(destination: Backend, sf: SplitFile, ranges: JournalRecord[], opts: RunOptions): Promise<void> {
+  const upload = destination.features.partUpload!;
+  const parts = ranges.flatMap((r) => r.parts ?? []);
+  try {
+    const result = await upload.complete(sf.token, sf.path, parts, { size: sf.size, mtimeMs: sf.mtimeMs });
+    if (opts.verify !== 'None' && result.size !== sf.size) {
+      throw new DataSyncError(`${sf.path}: joined ${result.size} bytes, expected ${sf.size}`, { code: 'ChecksumMismatch', side: 'destination', path: sf.path });
+    }
+    // The whole-object CRC32C the backend reports must equal the combination of the verified parts.
+    const expected = combinePartChecksums(parts);
+    const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value;
+    if (opts.verify === 'Checksum' && expected !== undefined && stored !== undefined && stored !== crc32cHex(expected)) {
+      throw new DataSyncError(`${sf.path}: joined crc32c ${stored}, parts combine to ${crc32cHex(expected)}`, { code: 'ChecksumMismatch', side: 'destination', path: sf.path });
+    }
+  } catch (err) {
+    // A commit re-run after a completed upload finds no upload; the object being there is success.
+    if (hasCode(err, 'NotFound')) {
+      const st = await destination.stat(sf.path).catch(() => undefined);
+      if (st?.size === sf.size) return;
+    }
+    throw err;
+  }
+}

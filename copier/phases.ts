@@ -1,0 +1,58 @@
+// The three phases as the worker commands and `datasync run` call them: build options from the
+// run config once, open the backends, run the phase, close.
+import type { Backend } from './backends/backend.ts';
+import { openBackend } from './backends/index.ts';
+import { buildOptions, type RunOptions } from './options.ts';
+import type { RunConfig } from './runtime/run-config.ts';
+import type { Logger } from './log.ts';
+import type { RunReport } from '../api/types.ts';
+import { writePlan } from './plan/planner.ts';
+import type { Plan } from './plan/manifest.ts';
+import { runShard, type ShardProgress, type ShardSummary } from './copy/worker.ts';
+import { runCommit } from './commit/committer.ts';
+
+export interface Opened {
+  options: RunOptions;
+  source: Backend;
+  destination: Backend;
+  state: Backend;
+  close(): Promise<void>;
+}
+
+export function openRun(cfg: RunConfig): Opened {
+  const options = buildOptions(cfg.spec);
+  const source = openBackend(options.source, 'source', { partSize: options.partSize });
+  const destination = openBackend(options.destination, 'destination', { partSize: options.partSize });
+  const stateIsDestination = JSON.stringify(options.state.endpoint) === JSON.stringify(options.destination);
+  const state = stateIsDestination ? destination : openBackend(options.state.endpoint, 'state', { partSize: options.partSize });
+  return {
+    options, source, destination, state,
+    async close() {
+      await Promise.allSettled([source.close(), destination.close(), state === destination ? undefined : state.close()]);
+    },
+  };
+}
+
+async function withRun<T>(cfg: RunConfig, fn: (o: Opened) => Promise<T>): Promise<T> {
+  const opened = openRun(cfg);
+  try {
+    return await fn(opened);
+  } finally {
+    await opened.close();
+  }
+}
+
+export function planPhase(cfg: RunConfig, startTime?: string): Promise<Plan> {
+  return withRun(cfg, (o) => writePlan({
+    runId: cfg.runId, trigger: cfg.trigger, options: o.options, source: o.source, destination: o.destination, state: o.state, ...(startTime ? { startTime } : {}),
+    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), // [issue 7 hook]
+  }));
+}
+
+export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary> {
+  return withRun(cfg, (o) => runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
+}
+
+export function commitPhase(cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
+  return withRun(cfg, (o) => runCommit({ runId: cfg.runId, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(priorError ? { priorError } : {}) }));
+}

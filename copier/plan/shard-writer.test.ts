@@ -1,0 +1,20 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ShardWriter } from './shard-writer.ts';
+
+test('greedy assignment balances shards by bytes and writes every item once', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shards-'));
+  const w = new ShardWriter(dir, 3);
+  const sizes = [900, 10, 10, 10, 500, 500, 300, 200, 100, 50, 40, 30].map((k) => k * 1024 * 1024);
+  for (const [i, size] of sizes.entries()) await w.add({ path: `f${i}`, size, mtimeMs: 0, reason: 'new' });
+  await w.close();
+  const bytes = w.shards.map((s) => s.bytes);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  assert.equal(bytes.reduce((a, b) => a + b, 0), total);
+  assert.ok(Math.max(...bytes) - Math.min(...bytes) <= 900 * 1024 * 1024, `balanced: ${bytes}`);
+  const lines = w.shards.flatMap((s) => readFileSync(s.file.file, 'utf8').trim().split('\n'));
+  assert.equal(lines.length, sizes.length);
+});

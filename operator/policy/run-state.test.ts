@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { V1Job, V1Pod } from '@kubernetes/client-node';
+import { runStage, groupRunObjects, shardStatuses, runProgress, parsePlanResult, parseIndexSet, buildReport, failureMessage } from './run-state.ts';
+
+const job = (step: string, state?: 'Complete' | 'Failed', extra: Partial<V1Job> = {}): V1Job => ({
+  metadata: { name: `x-${step}`, labels: { 'datasync.dev/step': step } },
+  status: { ...(state ? { conditions: [{ type: state, status: 'True' }] } : {}), ...(extra.status ?? {}) },
+  ...(extra.metadata ? { metadata: { ...extra.metadata, labels: { 'datasync.dev/step': step } } } : {}),
+});
+const pod = (step: string, opts: { index?: number; exitCode?: number; message?: string; progress?: object; phase?: string; created?: string } = {}): V1Pod => ({
+  metadata: {
+    name: `p-${step}-${opts.index ?? 0}-${opts.created ?? ''}`,
+    labels: { 'datasync.dev/step': step },
+    creationTimestamp: new Date(opts.created ?? '2026-01-01T00:00:00Z'),
+    annotations: {
+      ...(opts.index !== undefined ? { 'batch.kubernetes.io/job-completion-index': String(opts.index) } : {}),
+      ...(opts.progress ? { 'datasync.dev/progress': JSON.stringify(opts.progress) } : {}),
+    },
+  },
+  status: {
+    phase: opts.phase ?? (opts.exitCode === undefined ? 'Running' : opts.exitCode === 0 ? 'Succeeded' : 'Failed'),
+    ...(opts.exitCode !== undefined ? { containerStatuses: [{ name: 'copier', image: '', imageID: '', ready: false, restartCount: 0, state: { terminated: { exitCode: opts.exitCode, ...(opts.message ? { message: opts.message } : {}) } } }] } : {}),
+  },
+});
+
+const planMsg = JSON.stringify({ phase: 'plan', filesExpected: 12, filesToCopy: 10, bytesToCopy: 1000, shards: 2 });
+
+test('stages follow the Jobs: plan → copy → commit', () => {
+  assert.equal(runStage(groupRunObjects([], [])).kind, 'NeedPlan');
+  assert.equal(runStage(groupRunObjects([job('plan')], [])).kind, 'Planning');
+  const planned = groupRunObjects([job('plan', 'Complete')], [pod('plan', { exitCode: 0, message: planMsg })]);
+  assert.deepEqual(runStage(planned), { kind: 'NeedCopy', plan: { files: 10, bytes: 1000, shards: 2 } });
+  assert.equal(runStage(groupRunObjects([job('plan', 'Complete'), job('copy')], [pod('plan', { exitCode: 0, message: planMsg })])).kind, 'Copying');
+  assert.equal(runStage(groupRunObjects([job('plan', 'Complete'), job('copy', 'Complete')], [pod('plan', { exitCode: 0, message: planMsg })])).kind, 'NeedCommit');
+  const done = runStage(groupRunObjects([job('plan', 'Complete'), job('copy', 'Complete'), job('commit', 'Complete')], [pod('plan', { exitCode: 0, message: planMsg }), pod('commit', { exitCode: 0, message: '{"outcome":"Succeeded","filesCopied":10}' })]));
+  assert.equal(done.kind, 'Succeeded');
+});
+
+test('nothing to copy skips the copy Job', () => {
+  const empty = JSON.stringify({ filesToCopy: 0, bytesToCopy: 0, shards: 0 });
+  assert.equal(runStage(groupRunObjects([job('plan', 'Complete')], [pod('plan', { exitCode: 0, message: empty })])).kind, 'NeedCommit');
+});
+
+test('the plan survives its pod: the copy Job annotation carries it', () => {
+  const copy = job('copy', undefined, { metadata: { annotations: { 'datasync.dev/plan': JSON.stringify({ files: 3, bytes: 30, shards: 1 }) } } });
+  copy.metadata!.annotations = { 'datasync.dev/plan': JSON.stringify({ files: 3, bytes: 30, shards: 1 }) };
+  assert.deepEqual(runStage(groupRunObjects([job('plan', 'Complete'), copy], [])), { kind: 'Copying', plan: { files: 3, bytes: 30, shards: 1 } });
+});
+
+test('a failed step names the worker error; config errors say so', () => {
+  const objs = groupRunObjects([job('plan', 'Failed')], [pod('plan', { exitCode: 3, message: JSON.stringify({ error: { endpoint: 's3://lake (http://minio:9000)', message: 'access denied' } }) })]);
+  const st = runStage(objs);
+  assert.equal(st.kind, 'Failed');
+  assert.match(st.kind === 'Failed' ? st.message : '', /plan step failed \(configuration error\): s3:\/\/lake \(http:\/\/minio:9000\): access denied/);
+  assert.match(failureMessage('copy', job('copy', 'Failed'), [pod('copy', { exitCode: 4, message: JSON.stringify({ failedFiles: [{ path: 'a/b.bin', error: 'checksum mismatch' }] }) })]), /files failed.*a\/b\.bin: checksum mismatch/);
+});
+
+test('per-shard status and totals: newest pod per index, retries counted, summaries win over annotations', () => {
+  const plan = { files: 10, bytes: 1000, shards: 2 };
+  const copyJob: V1Job = { status: { startTime: new Date('2026-01-01T00:00:00Z'), completedIndexes: '1' } };
+  const pods = [
+    pod('copy', { index: 0, exitCode: 4, created: '2026-01-01T00:00:01Z', progress: { filesDone: 5, filesTotal: 5, bytesDone: 500, bytesTotal: 500, filesSkipped: 0, filesFailed: 1 } }),
+    pod('copy', { index: 0, created: '2026-01-01T00:00:05Z', progress: { filesDone: 2, filesTotal: 5, bytesDone: 200, bytesTotal: 500, filesSkipped: 1, filesFailed: 0 } }),
+    pod('copy', { index: 1, exitCode: 0, created: '2026-01-01T00:00:01Z', message: JSON.stringify({ filesCopied: 5, bytesCopied: 500, filesSkipped: 0, filesFailed: 0 }) }),
+  ];
+  const shards = shardStatuses(plan, copyJob, pods);
+  assert.deepEqual(shards.map((s) => [s.index, s.state, s.attempts, s.filesDone]), [[0, 'Running', 2, 2], [1, 'Succeeded', 1, 0]]);
+  const p = runProgress(plan, copyJob, pods, new Date('2026-01-01T00:00:10Z'));
+  assert.equal(p.filesCopied, 1 + 5);
+  assert.equal(p.bytesCopied, 700);
+  assert.equal(p.percent, 70);
+  assert.equal(p.bytesPerSecond, 70);
+  assert.equal(p.etaSeconds, Math.round(300 / 70));
+});
+
+test('plan results and index sets parse leniently', () => {
+  assert.deepEqual(parsePlanResult('{"planned":{"files":1,"bytes":2,"shards":3}}'), { files: 1, bytes: 2, shards: 3 });
+  assert.equal(parsePlanResult('not json'), undefined);
+  assert.equal(parsePlanResult('{"files":1}'), undefined);
+  assert.deepEqual([...parseIndexSet('0,2-4')], [0, 2, 3, 4]);
+});
+
+test('the final report prefers the commit report and marks failed files as PartiallyFailed', () => {
+  const r = buildReport({ id: 'g1', trigger: 'Generation', startTime: '2026-01-01T00:00:00.000Z', now: new Date('2026-01-01T00:01:00Z'), outcome: 'Succeeded', plan: { files: 2, bytes: 20, shards: 1 }, copyJob: undefined, copyPods: [], commit: { filesCopied: 1, bytesCopied: 10, filesFailed: 1, failedFiles: [{ path: 'x', error: 'boom' }], raw: {} } });
+  assert.equal(r.outcome, 'PartiallyFailed');
+  assert.equal(r.durationSeconds, 60);
+  assert.equal(r.filesExpected, 2);
+  assert.deepEqual(r.failedFiles, [{ path: 'x', error: 'boom' }]);
+});

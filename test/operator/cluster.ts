@@ -1,0 +1,104 @@
+// Shared helpers of the operator suites: the test cluster from testEnv(), the CRD and copier RBAC
+// installed into it, operator processes started as children, and polling.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { testEnv, uniqueName, type TestEndpoints } from '../env/endpoints.ts';
+import { loadKubeConfig, makeKube, isAlreadyExists, type Kube } from '../../operator/kube.ts';
+import { GROUP, VERSION, PLURAL, type DataSync } from '../../api/types.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const CRD_FILE = path.join(ROOT, 'crds/datasync.yaml');
+
+export interface Cluster { env: TestEndpoints; kube: Kube; kubeconfig: string }
+
+export function kubectl(kubeconfig: string, args: string[], input?: string): string {
+  return execFileSync('kubectl', ['--kubeconfig', kubeconfig, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'], ...(input ? { input } : {}) });
+}
+
+/** Applies the CRD (server-side) and waits until it is Established; also the copier ClusterRole. */
+export async function installApi(c: Cluster): Promise<void> {
+  kubectl(c.kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'datasync-tests', '-f', CRD_FILE]);
+  await waitFor('CRD Established', async () =>
+    kubectl(c.kubeconfig, ['get', `crd/${PLURAL}.${GROUP}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).trim() === 'True', 30_000);
+  try {
+    await c.kube.rbac.createClusterRole({ body: {
+      metadata: { name: 'datasync-copier' },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] }],
+    } });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+  // The served OpenAPI (kubectl explain, client validation) follows the CRD within a few seconds.
+  await waitFor('DataSync in discovery', async () => {
+    try { kubectl(c.kubeconfig, ['get', 'datasyncs', '-A']); return true; } catch { return false; }
+  }, 30_000);
+}
+
+export function cluster(): Cluster {
+  const env = testEnv();
+  const kube = makeKube(loadKubeConfig(env.kubeconfig));
+  return { env, kube, kubeconfig: env.kubeconfig };
+}
+
+export async function createNamespace(c: Cluster, prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await c.kube.core.createNamespace({ body: { metadata: { name } } });
+  // Pods need the namespace's default ServiceAccount (created by the serviceaccount controller).
+  await waitFor(`ServiceAccount default in ${name}`, async () => {
+    try { await c.kube.core.readNamespacedServiceAccount({ namespace: name, name: 'default' }); return true; } catch { return false; }
+  }, 30_000);
+  return name;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await sleep(intervalMs);
+  }
+}
+
+export async function getDataSync(c: Cluster, namespace: string, name: string): Promise<DataSync> {
+  return (await c.kube.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as DataSync;
+}
+
+export async function createDataSync(c: Cluster, namespace: string, name: string, spec: DataSync['spec']): Promise<DataSync> {
+  const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'DataSync', metadata: { name, namespace }, spec };
+  return (await c.kube.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, body })) as DataSync;
+}
+
+export interface OperatorProcess { child: ChildProcess; logFile: string; logs(): string; stop(signal?: NodeJS.Signals): Promise<void> }
+
+/** Starts `node operator/main.ts` against the test cluster; its logs go to a file under the env's log dir. */
+export function startOperator(c: Cluster, args: string[], name = 'operator'): OperatorProcess {
+  const dir = path.join((c.env as { logs?: string }).logs ?? '/tmp', 'operator-tests');
+  mkdirSync(dir, { recursive: true });
+  const logFile = path.join(dir, `${uniqueName(name)}.log`);
+  const out = createWriteStream(logFile);
+  const child = spawn(process.execPath, [path.join(ROOT, 'operator/main.ts'), '--kubeconfig', c.kubeconfig, '--metrics-addr', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATASYNC_COPIER_IMAGE: 'ghcr.io/datasync-dev/datasync:0.1.0' },
+  });
+  child.stdout?.pipe(out);
+  child.stderr?.pipe(out);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    child, logFile,
+    logs: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      const ac = new AbortController();
+      await Promise.race([exited, sleep(25_000, undefined, { signal: ac.signal }).catch(() => {})]);
+      ac.abort(); // a pending timer would keep the test process alive
+    },
+  };
+}

@@ -1,0 +1,32 @@
+// MinIO access for the operator suites (admin credentials from testEnv()).
+import { S3Client, CreateBucketCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
+import type { TestEndpoints } from '../env/endpoints.ts';
+
+export function s3Client(env: TestEndpoints): S3Client {
+  return new S3Client({
+    endpoint: env.s3.endpoint, region: env.s3.region, forcePathStyle: true,
+    credentials: { accessKeyId: env.s3.accessKeyId, secretAccessKey: env.s3.secretAccessKey },
+  });
+}
+
+export async function createBucket(s3: S3Client, bucket: string): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+}
+
+/** Every object under prefix except the state location (.datasync/), as key → bytes. */
+export async function readBucket(s3: S3Client, bucket: string, prefix = ''): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of page.Contents ?? []) {
+      const key = o.Key ?? '';
+      const rel = key.slice(prefix.length).replace(/^\//, '');
+      if (rel.startsWith('.datasync/')) continue;
+      const body = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      out.set(rel, Buffer.from(await body.Body!.transformToByteArray()));
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return out;
+}
