@@ -115,6 +115,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
       degradedMessage = `could not create the objects of run ${active.id}: ${errorMessage(err)}`;
       log.warn({ err: errorMessage(err), run: active.id }, 'applying run objects failed');
     }
+    degradedMessage ??= stuckPodMessage(active);
     foldRunMeta(status, active.meta);
     status.currentRun = currentRun(active, now);
   } else {
@@ -190,6 +191,24 @@ async function driveRun(deps: ReconcilerDeps, ds: DataSync, run: RunMeta, stage:
   }
 }
 
+// Waiting reasons a pod does not recover from by itself: the user must fix a reference or an image.
+const STUCK_REASONS = new Set(['CreateContainerConfigError', 'CreateContainerError', 'ErrImagePull', 'ImagePullBackOff', 'InvalidImageName']);
+
+/** A pod of the active run that cannot start (missing Secret or volume, bad image): the run waits, the DataSync is Degraded. */
+function stuckPodMessage(run: ObservedRun): string | undefined {
+  for (const [step, pods] of Object.entries(run.objects.pods)) {
+    for (const pod of pods ?? []) {
+      const waiting = pod.status?.containerStatuses?.[0]?.state?.waiting;
+      if (waiting?.reason && STUCK_REASONS.has(waiting.reason)) {
+        return `${step} pod ${pod.metadata?.name} cannot start (${waiting.reason}): ${waiting.message ?? ''}`.trim();
+      }
+      const unschedulable = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False' && c.reason === 'Unschedulable');
+      if (unschedulable) return `${step} pod ${pod.metadata?.name} is unschedulable: ${unschedulable.message ?? ''}`.trim();
+    }
+  }
+  return undefined;
+}
+
 function stagePhase(stage: RunStage): 'Planning' | 'Copying' | 'Publishing' {
   switch (stage.kind) {
     case 'NeedPlan': case 'Planning': return 'Planning';
@@ -263,7 +282,7 @@ function conditions(
   if (obs.invalidSchedule) {
     set('Degraded', 'True', Reasons.InvalidSchedule, obs.invalidSchedule);
   } else if (obs.degradedMessage) {
-    set('Degraded', 'True', Reasons.ApplyFailed, obs.degradedMessage);
+    set('Degraded', 'True', obs.degradedMessage.includes('cannot start') || obs.degradedMessage.includes('unschedulable') ? Reasons.PodsNotStarting : Reasons.ApplyFailed, obs.degradedMessage);
   } else if (last?.outcome === 'Failed') {
     set('Degraded', 'True', Reasons.Failed, `run ${last.id} failed: ${last.message ?? 'see events'}`);
   } else if (last?.outcome === 'PartiallyFailed') {

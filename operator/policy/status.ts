@@ -12,6 +12,7 @@ export const Reasons = {
   Suspended: 'Suspended',
   InvalidSchedule: 'InvalidSchedule',
   ApplyFailed: 'ApplyFailed',
+  PodsNotStarting: 'PodsNotStarting',
 } as const;
 
 export function setCondition(conditions: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {

@@ -6,7 +6,7 @@
 // kills the whole group: SIGTERM, then SIGKILL once the server is gone or after a grace period.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdirSync, openSync, closeSync, readFileSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -229,8 +229,4 @@ export function isAlive(pid: number): boolean {
   } catch {
     return true;
   }
-}
-
-export function exists(p: string): boolean {
-  return existsSync(p);
 }

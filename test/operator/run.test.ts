@@ -20,6 +20,7 @@ before(async () => {
   await installApi(c);
   ns = await createNamespace(c, 'oprun');
   op = startOperator(c, ['--namespaces', ns, '--leader-elect', 'false', '--log-level', 'debug']);
+  await c.kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'minio' }, stringData: { accessKeyId: c.env.s3.accessKeyId, secretAccessKey: c.env.s3.secretAccessKey } } });
 });
 after(async () => { await op?.stop(); });
 
@@ -43,7 +44,6 @@ test('filesystem → MinIO with 4 shards: phases, rising progress, exact final c
   const bucket = `run-${ns}`.slice(0, 63);
   const s3 = s3Client(c.env);
   await createBucket(s3, bucket);
-  await c.kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'minio' }, stringData: { accessKeyId: c.env.s3.accessKeyId, secretAccessKey: c.env.s3.secretAccessKey } } });
 
   await createDataSync(c, ns, 'fs-to-minio', {
     source: { filesystem: { path: '/data/src', volume: { hostPath: { path: srcDir } } } },
@@ -236,4 +236,18 @@ test('a spec change during a run: the run finishes with its frozen spec, then th
   assert.equal((await readBucket(s3, bucket, 'v1/')).size, expected.size, 'the first run wrote where its spec said');
   assert.equal((await readBucket(s3, bucket, 'v2/')).size, expected.size, 'the new generation ran once with the new spec');
   assert.equal(st.lastRunGeneration, 2);
+});
+
+test('a missing credentials Secret sets Degraded (PodsNotStarting) naming it, and the run waits', { timeout: 60_000 }, async () => {
+  await createDataSync(c, ns, 'no-secret', {
+    source: { filesystem: { path: '/data/src' } },
+    destination: { s3: { bucket: 'whatever', endpoint: c.env.s3.endpoint, credentialsSecretRef: { name: 'not-created-yet' } } },
+  });
+  const cond = await waitFor('Degraded', async () => {
+    const d = (await getDataSync(c, ns, 'no-secret')).status?.conditions?.find((x) => x.type === 'Degraded');
+    return d?.status === 'True' ? d : undefined;
+  }, 45_000, 500);
+  assert.equal(cond.reason, 'PodsNotStarting');
+  assert.match(cond.message, /not-created-yet/);
+  assert.equal((await getDataSync(c, ns, 'no-secret')).status?.phase, 'Planning');
 });

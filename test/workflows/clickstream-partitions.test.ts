@@ -124,3 +124,39 @@ test('clickstream: WebHDFS → S3, partitioned, four simulated days', { timeout:
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+test('clickstream into HDFS: Atomic publish stages under .datasync and renames into place on WebHDFS', { timeout: 180_000 }, async () => {
+  const env = testEnv();
+  const hdfs = hdfsClient(env.webhdfs.url, env.webhdfs.user);
+  const root = `/${uniqueName('atomic-hdfs')}`;
+  const work = mkdtempSync(path.join(tmpdir(), 'wf-atomic-hdfs-'));
+  try {
+    const files: Record<string, Buffer> = {
+      'dt=2026-11-01/a.json': randomBytes(3000),
+      'dt=2026-11-01/sub/b.json': randomBytes(10),
+      'dt=2026-11-02/c.json': randomBytes(700), // no _SUCCESS: waits
+    };
+    for (const [rel, data] of Object.entries(files)) await hdfs.put(`${root}/src/${rel}`, data);
+    await hdfs.put(`${root}/src/dt=2026-11-01/_SUCCESS`, Buffer.alloc(0));
+    const spec = writeSpec(path.join(work, 'atomic.yaml'), {
+      source: { webhdfs: { namenodes: [env.webhdfs.url], path: `${root}/src`, user: env.webhdfs.user } },
+      destination: { webhdfs: { namenodes: [env.webhdfs.url], path: `${root}/dst`, user: env.webhdfs.user } },
+      partitions: { layout: 'dt={yyyy}-{MM}-{dd}', readyMarker: '_SUCCESS', publish: 'Atomic' },
+      parallelism: { shards: 1, transfersPerShard: 2 },
+    });
+    const r = await runCli(['run', '-f', spec, '--quiet', '--as-of', '2026-11-02T12:00:00Z'], { env: { DATASYNC_LOG_LEVEL: 'info' } });
+    const report = reportOf(r);
+    assert.equal(report.outcome, 'Succeeded', r.stderr);
+    assert.deepEqual(report.partitions, { published: ['dt=2026-11-01'], waiting: ['dt=2026-11-02'], skipped: [] });
+    assert.match(r.stderr, /"partition":"dt=2026-11-01","promoted":2/, 'the files were staged and renamed');
+    const listed = await hdfs.listFiles(`${root}/dst`);
+    assert.deepEqual(listed.filter((f) => !f.path.startsWith('.datasync/')).map((f) => f.path), ['dt=2026-11-01/_SUCCESS', 'dt=2026-11-01/a.json', 'dt=2026-11-01/sub/b.json']);
+    assert.deepEqual(listed.filter((f) => f.path.includes('/staging/')), [], 'nothing left in staging');
+    for (const rel of ['dt=2026-11-01/a.json', 'dt=2026-11-01/sub/b.json']) {
+      assert.equal(sha(await hdfs.get(`${root}/dst/${rel}`)), sha(files[rel]!), rel);
+    }
+  } finally {
+    await hdfs.remove(root).catch(() => {});
+    rmSync(work, { recursive: true, force: true });
+  }
+});
