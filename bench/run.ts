@@ -31,16 +31,17 @@ const ORDER = Object.keys(SCENARIOS);
 const DEFAULT_BUDGET_MIN = 29;
 
 function parseArgs(argv: string[]) {
-  const opts = { only: Object.keys(SCENARIOS), quick: false, rounds: 3, skipProvision: false, budgetMin: DEFAULT_BUDGET_MIN };
+  const opts = { only: Object.keys(SCENARIOS), quick: false, rounds: 3, skipProvision: false, budgetMin: DEFAULT_BUDGET_MIN, merge: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--skip-provision') opts.skipProvision = true;
+    else if (a === '--merge') opts.merge = true;
     else if (a === '--only') opts.only = (argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
     else if (a === '--rounds') opts.rounds = Math.max(3, Number(argv[++i]) || 3);
     else if (a === '--budget-min') opts.budgetMin = Number(argv[++i]) || DEFAULT_BUDGET_MIN;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--only B1,B2,...] [--quick] [--rounds N>=3] [--skip-provision] [--budget-min 29]');
+      console.log('usage: npm run bench -- [--only B1,B2,...] [--quick] [--rounds N>=3] [--skip-provision] [--budget-min 29] [--merge]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -123,17 +124,39 @@ async function main(): Promise<void> {
     results: rows, profiles,
   };
   if (Array.isArray(peers['failed']) && peers['failed'].length) res.peers['unavailable'] = (peers['failed'] as string[]).join(',');
+  if (opts.merge) mergePrevious(res, opts.only);
   const out = writeResults(path.join(REPO, 'bench', 'results'), res);
   console.log(`\n${table(rows)}\n`);
   for (const [s, hot] of Object.entries(profiles)) {
     console.log(`${s} top self time:`);
-    for (const h of hot.slice(0, 5)) console.log(`  ${h.selfPct.toFixed(1).padStart(5)}%  ${h.fn}  (${h.where})`);
+    for (const h of hot.slice(0, 5)) console.log(`  ${h.selfPct.toFixed(1).padStart(5)}%  ${h.fn}  (${h.where})${h.via ? `  via ${h.via}` : ''}`);
   }
   log(`wrote ${path.relative(REPO, out.json)} and ${path.relative(REPO, out.md)}`);
 }
 
 // Ctrl-C or a kill: exit through process.exit so the 'exit' hooks stop every tool and server.
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => process.exit(130));
+
+/** Whether a result row came from scenario `key` (B4 and B4R share the "B4" label). */
+function belongs(key: string, scenario: string): boolean {
+  if (key === 'B4') return scenario === 'B4' || scenario.startsWith('B4 synthetic');
+  if (key === 'B4R') return scenario === 'B4R' || scenario.startsWith('B4 real');
+  return scenario === key || scenario.startsWith(`${key} `);
+}
+
+/**
+ * --merge: a re-run of some scenarios replaces only their rows in latest.json and keeps the rest
+ * from the previous run, whose date is recorded, so one slow scenario can be re-measured alone.
+ */
+function mergePrevious(res: Results, rerun: string[]): void {
+  const file = path.join(REPO, 'bench', 'results', 'latest.json');
+  if (!existsSync(file)) return;
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as Results & { merged?: unknown };
+  const kept = prev.results.filter((r) => !rerun.some((k) => belongs(k, r.scenario)));
+  res.results = [...kept, ...res.results].sort((a, b) => a.scenario.localeCompare(b.scenario));
+  for (const [k, v] of Object.entries(prev.profiles)) res.profiles[k] ??= v;
+  (res as Results & { merged?: unknown }).merged = { rerun, keptFrom: prev.date, keptMode: prev.mode };
+}
 
 main().then(() => process.exit(0), (err: unknown) => {
   console.error(err);

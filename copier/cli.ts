@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { DataSyncSpec, RunReport } from '../api/types.ts';
 import { createLogger, type Logger } from './log.ts';
 import { buildOptions, loadManifest, validateSpec } from './options.ts';
@@ -245,4 +245,9 @@ async function workerCommand(args: string[]): Promise<number> {
     writeTerminationLog({ phase, runId: cfg.runId, error: describe(err).slice(0, 2000) });
     throw err;
   }
+}
+
+// Run directly (`node copier/cli.ts ...`), as well as through bin/datasync.js.
+if (import.meta.main) {
+  process.exitCode = await main(process.argv.slice(2), fileURLToPath(import.meta.url));
 }

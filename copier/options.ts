@@ -9,6 +9,8 @@ import { DataSyncError } from './errors.ts';
 import { resolvePartitionSpec, type PartitionSpec } from './partitions/spec.ts'; // [issue 7 hook]
 
 export const STATE_PREFIX = '.datasync/';
+/** Each in-flight S3 part is buffered, so memory per shard is about transfersPerShard × partSize. */
+export const DEFAULT_PART_SIZE = 16 * 2 ** 20;
 
 export interface RunOptions {
   readonly source: Endpoint;
@@ -176,7 +178,7 @@ export function validateSpec(spec: unknown): string[] {
   });
   if (p.splitFilesLargerThan !== undefined) attempt(() => {
     const split = parseQuantity(p.splitFilesLargerThan!, 'parallelism.splitFilesLargerThan');
-    const part = p.partSize === undefined ? 64 * 2 ** 20 : parseQuantity(p.partSize, 'parallelism.partSize');
+    const part = p.partSize === undefined ? DEFAULT_PART_SIZE : parseQuantity(p.partSize, 'parallelism.partSize');
     if (split < part) throw invalid(`parallelism.splitFilesLargerThan (${String(p.splitFilesLargerThan)}) must be at least partSize, since files split on part boundaries`);
   });
   if (s.bandwidthLimit !== undefined) attempt(() => {
@@ -214,7 +216,7 @@ export function buildOptions(spec: DataSyncSpec): RunOptions {
   if (problems.length) throw invalid(`invalid DataSync spec:\n  - ${problems.join('\n  - ')}`);
   const f = spec.filters ?? {};
   const p = spec.parallelism ?? {};
-  const partSize = p.partSize === undefined ? 64 * 2 ** 20 : parseQuantity(p.partSize, 'parallelism.partSize');
+  const partSize = p.partSize === undefined ? DEFAULT_PART_SIZE : parseQuantity(p.partSize, 'parallelism.partSize');
   const kindOf = (ep: Endpoint) => KINDS.find((k) => ep[k] !== undefined)!;
   const options: RunOptions = {
     source: spec.source,

@@ -13,7 +13,7 @@ import {
 } from './names.ts';
 import { decideTrigger, type RunMeta } from './policy/trigger.ts';
 import {
-  buildReport, groupRunObjects, runProgress, runStage, shardStatuses, type RunObjects, type RunStage,
+  buildReport, groupRunObjects, runProgress, runStage, shortPath, shardStatuses, type RunObjects, type RunStage,
 } from './policy/run-state.ts';
 import { Reasons, appendHistory, jsonEqual, phaseOf, redact, setCondition, statusMergePatch, summary } from './policy/status.ts';
 import { runConfigMap, runJob, type CopierDefaults } from './resources.ts';
@@ -267,7 +267,7 @@ function recordRun(status: DataSyncStatus, ds: DataSync, report: RunReport): voi
 
 function failedFilesText(report: RunReport): string {
   if (!report.failedFiles.length) return '';
-  return `; failed files: ${report.failedFiles.slice(0, 5).map((f) => `${f.path} (${f.error})`).join(', ')}`;
+  return `; failed files: ${report.failedFiles.slice(0, 5).map((f) => `${shortPath(f.path)} (${f.error.slice(0, 200)})`).join(', ')}`;
 }
 
 function conditions(
@@ -309,10 +309,12 @@ async function ensureFinalizer(kube: Kube, ds: DataSync): Promise<void> {
   );
 }
 
-const knownServiceAccounts = new Set<string>();
-/** The copier's ServiceAccount and its RoleBinding to the datasync-copier ClusterRole (get/patch pods). */
+/**
+ * The copier's ServiceAccount and its RoleBinding to the datasync-copier ClusterRole (get/patch pods).
+ * Checked at every run start (two creates that usually answer AlreadyExists), not cached: a namespace
+ * may have been emptied and recreated since.
+ */
 async function ensureCopierServiceAccount(kube: Kube, namespace: string): Promise<void> {
-  if (knownServiceAccounts.has(namespace)) return;
   const labels = { [LABEL_MANAGED_BY]: MANAGED_BY };
   await createIfAbsent(() => kube.core.createNamespacedServiceAccount({
     namespace, body: { metadata: { name: COPIER_SERVICE_ACCOUNT, namespace, labels }, automountServiceAccountToken: false },
@@ -325,7 +327,6 @@ async function ensureCopierServiceAccount(kube: Kube, namespace: string): Promis
       subjects: [{ kind: 'ServiceAccount', name: COPIER_SERVICE_ACCOUNT, namespace }],
     },
   }));
-  knownServiceAccounts.add(namespace);
 }
 
 async function deleteRunObjects(kube: Kube, namespace: string, dsName: string, run: ObservedRun): Promise<void> {

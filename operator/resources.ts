@@ -167,7 +167,7 @@ export function runJob({ ds, run, step, defaults, plan }: JobArgs): V1Job {
         template,
       }
       : {
-        backoffLimit: 2,
+        backoffLimit: 1, // workers retry requests themselves; a pod retry is for crashes
         podFailurePolicy: { rules: [configErrorRule, disruptionRule] },
         template,
       },

@@ -32,7 +32,9 @@ export interface Results {
   durationSeconds: number;
   peers: Record<string, string>;
   results: ResultRow[];
-  profiles: Record<string, Array<{ fn: string; where: string; selfMs: number; selfPct: number }>>;
+  profiles: Record<string, Array<{ fn: string; where: string; selfMs: number; selfPct: number; via?: string }>>;
+  /** Set by --merge: these scenarios were re-run; the other rows are from the run at keptFrom. */
+  merged?: { rerun: string[]; keptFrom: string; keptMode: string };
 }
 
 export function machine(): Results['machine'] {
@@ -71,13 +73,13 @@ export function writeResults(dir: string, res: Results): { json: string; md: str
   const md = path.join(dir, `${day}.md`);
   const m = res.machine;
   const prof = Object.entries(res.profiles).map(([k, v]) =>
-    `### ${k}\n\n| self ms | self % | function | where |\n|---|---|---|---|\n${v.map((f) => `| ${f.selfMs.toFixed(0)} | ${f.selfPct.toFixed(1)} | ${f.fn} | ${f.where} |`).join('\n')}\n`).join('\n');
+    `### ${k}\n\n| self ms | self % | function | where | via (nearest DataSync frame) |\n|---|---|---|---|---|\n${v.map((f) => `| ${f.selfMs.toFixed(0)} | ${f.selfPct.toFixed(1)} | ${f.fn} | ${f.where} | ${f.via ?? ''} |`).join('\n')}\n`).join('\n');
   writeFileSync(md, `# DataSync benchmarks, ${res.date} (${res.mode})
 
 Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadAvg1m.toFixed(2)} at start.
 Peers: ${Object.entries(res.peers).map(([k, v]) => `${k} ${v}`).join(', ')}. Duration ${Math.round(res.durationSeconds)} s.
 
-Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
+${res.merged ? `Merged: ${res.merged.rerun.join(', ')} re-run now; the other rows are from the ${res.merged.keptMode} run of ${res.merged.keptFrom}.\n\n` : ''}Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
 numbers, are the result: this machine is shared. For time and memory rows the ratio is
 datasync / peer and lower is better; for throughput rows it is datasync / peer and higher is better.
 

@@ -5,7 +5,7 @@ import { rmSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { largeFiles, smallFiles, type Dataset } from '../lib/datasets.ts';
 import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
-import { alternate, type Contender, type Outcome } from '../lib/stats.ts';
+import { alternate, median, type Contender, type Outcome } from '../lib/stats.ts';
 import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
 import type { RunResult } from '../lib/proc.ts';
 import { row, warmPageCache, type Bench } from './common.ts';
@@ -110,7 +110,13 @@ export async function b1(b: Bench): Promise<void> {
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
   b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', peerFlags: 'raw SDK PUT loop, 8 in flight, from memory (warp does not build here)', target: '>= 0.7' }, ds1, out.get('ceiling')));
+  // The ceiling is what this server took from ANY client in this run: the raw SDK loop signs every
+  // payload with SHA-256 in one Node process and can fall below a Go or Python client on a loaded
+  // machine, so the best median among the loop and the peers is the (stricter) reference.
+  const candidates = ['ceiling', 'rclone', 's5cmd', 'aws-cli'].map((n) => ({ n, o: out.get(n) })).filter((c) => c.o && c.o.samples.length);
+  const best = candidates.sort((x, y) => median(y.o!.samples) - median(x.o!.samples))[0];
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', peerFlags: `best of: raw SDK PUT loop (8 in flight, from memory; warp does not build here) and the peers`, target: '>= 0.7' },
+    ds1, best?.o, best ? `ceiling = ${best.n === 'ceiling' ? 'raw SDK PUT loop' : `${best.n} (beat the SDK loop's ${median(out.get('ceiling')?.samples ?? []).toFixed(0)} MiB/s)`}` : 'no ceiling measured'));
   if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
   await profileRun(b, 'B1', b.quick ? ds : largeFiles(b.dataRoot, 8, 64));
 }

@@ -30,6 +30,8 @@ export interface CommitInput {
 
 /** Full failedFiles in the report is bounded, like status.lastRun's sample. */
 const FAILED_FILES_LIMIT = 1000;
+/** Runs whose plan and report stay in the state location. */
+const KEEP_RUNS = 20;
 
 export async function runCommit(input: CommitInput): Promise<RunReport> {
   const { options: opts, log } = input;
@@ -182,6 +184,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
   await state.putJson(REPORT_FILE, report);
   // The manifest and journals have served their purpose; the plan and report stay as the record.
   await state.removeAllBut([PLAN_FILE, REPORT_FILE]).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up run state'));
+  await RunState.pruneRuns(input.state, opts.state.prefix, KEEP_RUNS, input.runId).catch((err) => log.warn({ err: (err as Error).message }, 'could not prune old runs'));
   log.info({ runId: input.runId, outcome, filesCopied: t.filesCopied, filesFailed: t.filesFailed, filesDeleted }, 'commit done');
   return report;
 }

@@ -63,7 +63,9 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
 
   const journal = new Journal(state, shard);
   const done = await journal.loadDone();
-  const bucket = opts.bandwidthLimit ? new TokenBucket(opts.bandwidthLimit / opts.shards) : undefined;
+  // The run's limit is split evenly over the shards that have work; they all run at once.
+  const activeShards = plan.shards.filter((p) => p.files > 0).length || 1;
+  const bucket = opts.bandwidthLimit ? new TokenBucket(opts.bandwidthLimit / activeShards) : undefined;
   const s: ShardSummary = {
     shard, filesTotal: planned.files, filesDone: 0, bytesTotal: planned.bytes, bytesDone: 0, filesSkipped: 0, filesFailed: 0, transferring: 0,
     filesCopied: 0, bytesCopied: 0, filesResumed: 0, bytesFailed: 0, failedFiles: [],
@@ -71,6 +73,15 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
   const report = () => input.onProgress?.({ shard, filesTotal: s.filesTotal, filesDone: s.filesDone, bytesTotal: s.bytesTotal, bytesDone: s.bytesDone, filesSkipped: s.filesSkipped, filesFailed: s.filesFailed, transferring: s.transferring });
   const timer = setInterval(report, input.progressIntervalMs ?? 1000);
   timer.unref();
+
+  // Copy slots do not wait for the journal write; the shard only ends once every record is stored.
+  const journalWrites = new Set<Promise<void>>();
+  let journalError: { err: unknown } | undefined;
+  const journalRecord = (r: Parameters<Journal['record']>[0]) => {
+    if (journalError) throw journalError.err;
+    const p: Promise<void> = journal.record(r).catch((err) => { journalError ??= { err }; }).finally(() => journalWrites.delete(p));
+    journalWrites.add(p);
+  };
 
   const copyOne = async (item: CopyItem) => {
     const bytes = item.range?.length ?? item.size;
@@ -81,14 +92,14 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
     s.transferring++;
     try {
       const parts = await copyItem(item, opts, source, destination, bucket, (n) => { s.bytesDone += n; }, log);
-      await journal.record({ path: item.path, ...(item.range ? { range: item.range.index, parts: parts ?? [] } : {}), status: 'done', bytes });
+      journalRecord({ path: item.path, ...(item.range ? { range: item.range.index, parts: parts ?? [] } : {}), status: 'done', bytes });
       s.filesCopied++; s.bytesCopied += bytes; s.filesDone++;
     } catch (err) {
       const e = asDataSyncError(err);
       if (e?.side === 'state' || e?.code === 'Unauthenticated' || e?.code === 'InvalidConfig') throw err; // the whole shard cannot proceed
       const message = (err as Error).message;
       log.warn({ path: item.path, code: e?.code, err: message }, 'file failed');
-      await journal.record({ path: item.path, ...(item.range ? { range: item.range.index } : {}), status: 'failed', bytes, error: message });
+      journalRecord({ path: item.path, ...(item.range ? { range: item.range.index } : {}), status: 'failed', bytes, error: message });
       s.filesFailed++; s.bytesFailed += bytes; s.filesDone++;
       if (s.failedFiles.length < FAILED_SAMPLE) s.failedFiles.push({ path: item.path, error: message });
     } finally {
@@ -100,7 +111,9 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
     await forEachConcurrent(state.readLines<CopyItem>(shardFile(shard)), opts.transfersPerShard, copyOne);
   } finally {
     clearInterval(timer);
+    while (journalWrites.size) await Promise.all(journalWrites);
   }
+  if (journalError) throw journalError.err;
   report();
   return s;
 }

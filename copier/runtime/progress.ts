@@ -31,7 +31,8 @@ export class ProgressBoard {
     const rate = this.rate(now);
     const pct = t.bytesTotal > 0 ? (t.bytesDone / t.bytesTotal) * 100 : t.filesTotal > 0 ? (t.filesDone / t.filesTotal) * 100 : 100;
     const pending = Math.max(0, t.filesTotal - t.filesDone - t.transferring);
-    const eta = rate > 0 ? ` ETA ${formatDuration((t.bytesTotal - t.bytesDone) / rate)}` : '';
+    const etaSeconds = rate > 0 ? (t.bytesTotal - t.bytesDone) / rate : Infinity;
+    const eta = etaSeconds < 100 * 3600 ? ` ETA ${formatDuration(etaSeconds)}` : ''; // none while the rate means nothing yet
     const failed = t.filesFailed ? ` | failed: ${t.filesFailed}` : '';
     return `${pct.toFixed(1)}% [pending: ${pending} | transferring: ${t.transferring} | complete: ${t.filesDone - t.filesFailed}${failed}] ${formatRate(rate)}${eta}`;
   }

@@ -68,6 +68,22 @@ export class RunState {
     for (const part of parts) yield* this.readLines<T>(part);
   }
 
+  /**
+   * Deletes the state of all but the newest `keep` runs (run ids sort by start time), so a
+   * DataSync that runs every minute does not grow its state prefix forever.
+   */
+  static async pruneRuns(backend: Backend, statePrefix: string, keep: number, except: string): Promise<number> {
+    const runsDir = `${statePrefix}runs/`;
+    const byRun = new Map<string, string[]>();
+    for await (const e of backend.list({ prefix: runsDir })) {
+      const runId = e.path.slice(runsDir.length).split('/')[0]!;
+      byRun.set(runId, [...(byRun.get(runId) ?? []), e.path]);
+    }
+    const old = [...byRun.keys()].filter((id) => id !== except).sort().reverse().slice(Math.max(0, keep - 1));
+    for (const id of old) for (const p of byRun.get(id)!) await backend.delete(p);
+    return old.length;
+  }
+
   /** Deletes everything of this run except the named objects. */
   async removeAllBut(keep: string[]): Promise<void> {
     const paths: string[] = [];

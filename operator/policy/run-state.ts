@@ -27,6 +27,11 @@ export interface ShardProgress {
   filesSkipped: number; filesFailed: number; filesCopied?: number; bytesCopied?: number;
 }
 
+/** Keeps the end of a long path (the file name tells most) so messages stay readable and bounded. */
+export function shortPath(p: string, max = 160): string {
+  return p.length <= max ? p : `…${p.slice(p.length - max + 1)}`;
+}
+
 export type JobState = 'Active' | 'Complete' | 'Failed';
 export function jobState(job: V1Job | undefined): JobState | undefined {
   if (!job) return undefined;
@@ -148,7 +153,7 @@ export function failureMessage(step: Step, job: V1Job | undefined, pods: V1Pod[]
     if (!t || t.exitCode === 0) continue;
     const s = parseSummary(t.message);
     const what = t.exitCode === EXIT_CONFIG_ERROR ? 'configuration error' : t.exitCode === EXIT_FILES_FAILED ? 'files failed' : `exit code ${t.exitCode}`;
-    const detail = s?.error ?? s?.failedFiles?.map((f) => `${f.path}: ${f.error}`).slice(0, 3).join('; ');
+    const detail = s?.error ?? s?.failedFiles?.map((f) => `${shortPath(f.path)}: ${f.error}`).slice(0, 3).join('; ');
     return `${step} step failed (${what})${detail ? `: ${detail}` : ''}`;
   }
   const cond = job?.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');

@@ -47,4 +47,9 @@ test('only the lease holder acts; killing it hands over to the other', { timeout
   await createDataSync(c, ns, 'led-two', spec);
   await waitFor('the new leader reconciles', async () => (await getDataSync(c, ns, 'led-two')).status?.phase, 15_000);
   assert.match(b.logs(), /became leader/);
+
+  // Graceful shutdown hands the lease over at once instead of letting it expire.
+  await b.stop('SIGTERM');
+  assert.equal(b.child.exitCode, 0);
+  assert.equal(await holder(), undefined);
 });

@@ -209,7 +209,9 @@ test('a shard that keeps failing leaves the run Failed, naming the file in statu
   assert.equal(events.length, 1);
   assert.match(events[0]?.message ?? '', /too-long\.bin/);
   const copyPods = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=failing,datasync.dev/step=copy` })).items;
-  assert.equal(copyPods.length, 2, 'the shard was retried once (backoffLimitPerShard: 1)');
+  const failedIndex = copyPods.filter((p) => p.status?.phase === 'Failed').map((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index']);
+  assert.equal(failedIndex.length, 2, 'the failing shard was retried once (backoffLimitPerShard: 1)');
+  assert.equal(new Set(failedIndex).size, 1, 'both failures are the same shard');
 });
 
 test('a spec change during a run: the run finishes with its frozen spec, then the new generation runs once', { timeout: 240_000 }, async () => {
@@ -250,4 +252,40 @@ test('a missing credentials Secret sets Degraded (PodsNotStarting) naming it, an
   assert.equal(cond.reason, 'PodsNotStarting');
   assert.match(cond.message, /not-created-yet/);
   assert.equal((await getDataSync(c, ns, 'no-secret')).status?.phase, 'Planning');
+});
+
+test('a shard whose pod dies once succeeds on retry and the run completes', { timeout: 240_000 }, async () => {
+  const hostRoot = c.env.podRunner?.hostRoot ?? '/tmp';
+  const srcDir = path.join(hostRoot, 'data', ns, 'retry-src');
+  const expected = makeSourceTree(srcDir, 8, 256 * 1024);
+  const bucket = `rt-${ns}`.slice(0, 63);
+  const s3 = s3Client(c.env);
+  await createBucket(s3, bucket);
+  await createDataSync(c, ns, 'retrying', {
+    source: { filesystem: { path: '/data/src', volume: { hostPath: { path: srcDir } } } },
+    destination: { s3: { bucket, endpoint: c.env.s3.endpoint, region: c.env.s3.region, forcePathStyle: true, credentialsSecretRef: { name: 'minio' } } },
+    parallelism: { shards: 2 },
+    bandwidthLimit: '512Ki',
+    retry: { backoffLimitPerShard: 2 },
+  });
+  // The pod runner reports containerID local://<pid>: kill the first running copy container, as a node crash would.
+  const victim = await waitFor('a running copy pod', async () => {
+    const pods = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=retrying,datasync.dev/step=copy` })).items;
+    const running = pods.find((p) => p.status?.containerStatuses?.[0]?.state?.running && p.status.containerStatuses[0].containerID?.startsWith('local://'));
+    return running;
+  }, 90_000, 100);
+  const pid = Number(victim.status?.containerStatuses?.[0]?.containerID?.slice('local://'.length));
+  process.kill(pid, 'SIGKILL');
+  const index = victim.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
+  const st = await waitFor('run ended', async () => {
+    const s = (await getDataSync(c, ns, 'retrying')).status;
+    return s?.phase === 'Succeeded' || s?.phase === 'Failed' ? s : undefined;
+  }, 200_000, 500);
+  assert.equal(st.phase, 'Succeeded', JSON.stringify(st.lastRun));
+  const ofIndex = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=retrying,datasync.dev/step=copy` })).items
+    .filter((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === index);
+  assert.deepEqual(ofIndex.map((p) => p.status?.phase).sort(), ['Failed', 'Succeeded']);
+  const landed = await readBucket(s3, bucket);
+  assert.equal(landed.size, expected.size);
+  for (const [rel, data] of expected) assert.ok(landed.get(rel)?.equals(data), rel);
 });

@@ -24,17 +24,28 @@ app.kubernetes.io/component: operator
 {{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
 {{- end -}}
 
-{{/* The ClusterRole copier pods are bound to in each tenant namespace; the operator may only bind this one. */}}
+{{/*
+  The ClusterRole copier pods are bound to in each tenant namespace; the operator may only bind this
+  one. Its name is fixed: the operator creates RoleBindings to `datasync-copier` (operator/names.ts).
+*/}}
 {{- define "datasync.copierRoleName" -}}
-{{ include "datasync.fullname" . }}-copier
+datasync-copier
 {{- end -}}
 
 {{- define "datasync.leaderElection" -}}
 {{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ else }}false{{ end -}}
 {{- end -}}
 
+{{/* Name of the leader-election Lease (one per release). */}}
+{{- define "datasync.leaseName" -}}
+{{ include "datasync.fullname" . }}-operator
+{{- end -}}
 
-{{/* The operator's namespaced rules, shared by the cluster-wide and per-namespace modes. */}}
+{{/*
+  The operator's namespaced rules, shared by the cluster-wide and per-namespace modes. Each rule is
+  the narrowest the operator's code needs (operator/reconcile.ts, controller.ts, events.ts); the
+  README's RBAC table explains each one. No Secrets: copier pods mount them, the operator never reads them.
+*/}}
 {{- define "datasync.operatorRules" -}}
 - apiGroups: ["datasync.dev"]
   resources: ["datasyncs"]
@@ -50,17 +61,17 @@ app.kubernetes.io/component: operator
   verbs: ["get", "list", "watch", "create", "delete"]
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["get", "list", "watch", "delete"]
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "list", "watch", "create", "delete"]
+  verbs: ["get", "list", "create", "delete"]
 - apiGroups: [""]
   resources: ["serviceaccounts"]
   verbs: ["get", "create"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["rolebindings"]
   verbs: ["get", "create"]
-- apiGroups: ["", "events.k8s.io"]
+- apiGroups: [""]
   resources: ["events"]
-  verbs: ["create", "patch"]
+  verbs: ["create"]
 {{- end -}}

@@ -57,3 +57,10 @@ test('ranged read', async () => {
   for await (const c of await b.read('f', { offset: 3, length: 4 })) chunks.push(c as Buffer);
   assert.equal(Buffer.concat(chunks).toString(), '3456');
 });
+
+test('a missing source root is a configuration error; a missing destination root lists empty', async () => {
+  const missing = path.join(tmpdir(), `absent-${process.pid}-${Date.now()}`);
+  const list = async (side: 'source' | 'destination') => { const out = []; for await (const e of new FilesystemBackend(missing, side).list()) out.push(e); return out; };
+  await assert.rejects(list('source'), (e) => hasCode(e, 'InvalidConfig') && (e as Error).message.includes(missing));
+  assert.deepEqual(await list('destination'), []);
+});

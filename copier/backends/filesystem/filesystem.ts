@@ -58,6 +58,9 @@ export class FilesystemBackend implements Backend {
     } catch (err) {
       // An absent sub-prefix, or a destination not created yet, lists nothing; an absent source is an error.
       if ((err as { code?: string }).code === 'ENOENT' && (startDir !== '' || this.#side !== 'source')) return;
+      if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR') {
+        throw new DataSyncError(`${this.#side} directory ${this.#root} does not exist; check the path (and that its volume is mounted)`, { code: 'InvalidConfig', side: this.#side, endpoint: this.location, cause: err });
+      }
       throw this.#fail(err, 'list', startDir || undefined);
     }
     for await (const entry of this.#walk(startDir, opts.signal)) {

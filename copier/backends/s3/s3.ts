@@ -44,7 +44,7 @@ export class S3Backend implements Backend {
     this.#bucket = ep.bucket;
     this.#prefix = normalizePrefix(ep.prefix);
     this.#side = opts.side;
-    this.#partSize = Math.max(opts.partSize ?? 64 * 1024 * 1024, MIN_PART_SIZE);
+    this.#partSize = Math.max(opts.partSize ?? 16 * 1024 * 1024, MIN_PART_SIZE);
     this.#storageClass = ep.storageClass;
     this.location = `s3://${ep.bucket}/${this.#prefix}${ep.endpoint ? ` (${ep.endpoint})` : ''}`;
     const config: S3ClientConfig = {
@@ -183,11 +183,10 @@ export class S3Backend implements Backend {
     const token = await upload.begin(rel, opts);
     const parts: PartReceipt[] = [];
     try {
-      let n = 1;
-      for (const chunk of prepend([firstChunk, second.value], chunks)) {
-        const buf = await chunk;
-        if (buf === undefined) break;
-        parts.push(await this.#uploadPart(token, rel, n++, buf, opts.signal));
+      parts.push(await this.#uploadPart(token, rel, 1, firstChunk, opts.signal));
+      parts.push(await this.#uploadPart(token, rel, 2, second.value, opts.signal));
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        parts.push(await this.#uploadPart(token, rel, parts.length + 1, next.value, opts.signal));
       }
       return await upload.complete(token, rel, parts, opts);
     } catch (err) {
@@ -312,9 +311,3 @@ export async function* chunksOf(body: Readable, size: number): AsyncGenerator<Bu
   }
   if (pendingBytes > 0 || !yielded) yield Buffer.concat(pending, pendingBytes);
 }
-
-function* prepend(head: Buffer[], rest: AsyncIterator<Buffer>): Generator<Promise<Buffer | undefined>> {
-  for (const h of head) yield Promise.resolve(h);
-  while (true) yield rest.next().then((r) => (r.done ? undefined : r.value));
-}
-

@@ -41,6 +41,13 @@ const NETWORK: Record<string, ErrorCode> = {
   EHOSTUNREACH: 'Unreachable',
   ENETUNREACH: 'Unreachable',
   UND_ERR_CONNECT_TIMEOUT: 'Unreachable',
+  // TLS: errors.ts files these under Unreachable (the server cannot be reached securely).
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'Unreachable',
+  SELF_SIGNED_CERT_IN_CHAIN: 'Unreachable',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'Unreachable',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'Unreachable',
+  CERT_HAS_EXPIRED: 'Unreachable',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'Unreachable',
   ECONNRESET: 'Transient',
   EPIPE: 'Transient',
   UND_ERR_SOCKET: 'Transient',
