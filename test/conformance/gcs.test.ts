@@ -23,6 +23,7 @@ runConformance(
   },
   {
     partSize: 1024 * 1024,
+    storageClass: 'NEARLINE',
     via: { upstream: env.endpoint, makeBackendAt: async (url) => ({ backend: at(url, 0), cleanup: async () => {} }) },
   },
 );

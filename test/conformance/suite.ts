@@ -183,8 +183,10 @@ export function runConformance(name: string, makeBackend: () => Promise<BackendH
           );
           receipts.sort((x, y) => x.partNumber - y.partNumber);
           await assert.rejects(b.stat(path), isCode('NotFound'), 'nothing visible before complete');
-          const r = await pu.complete(token, path, receipts, {});
+          const mtimeMs = Date.UTC(2021, 2, 4, 5, 6, 7, 890);
+          const r = await pu.complete(token, path, receipts, { mtimeMs });
           assert.equal(r.size, data.length);
+          assert.ok(Math.abs((await b.stat(path)).mtimeMs - mtimeMs) < 1000, 'complete keeps the modification time it is given');
           assert.equal(sha256(await readAll(await b.read(path))), sha256(data));
           assertChecksumsMatch(r.checksums, data);
         }

@@ -3,7 +3,7 @@
 // worker finished are not copied again (counted from the worker's summary, and by inode).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -61,7 +61,7 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
     while (Date.now() < deadline) {
       const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'out/zz-large.bin' }));
       if (ups.Uploads?.length) {
-        await sleep(1500); // a few parts in, well before the end at 8 MiB/s
+        await sleep(2000); // a few parts in (and the journal flushed), well before the end at 8 MiB/s
         first.child.kill('SIGKILL');
         killed = true;
         break;
@@ -117,7 +117,7 @@ test('datasync run restarts a shard worker killed with SIGKILL; finished files k
     if (existsSync(large) && statSync(large).size !== tree['zz-large.bin']!.length) partial.push('zz-large.bin');
     const done = small.every((p) => existsSync(path.join(dst, p)));
     const child = childPids(run.child.pid!)[0];
-    if (done && child !== undefined && bytesStaged(dst) > 4 * MiB) {
+    if (done && child !== undefined && bytesStaged(dst) > 12 * MiB) {
       for (const p of small) inodes.set(p, statSync(path.join(dst, p)).ino);
       process.kill(child, 'SIGKILL');
       killedPid = child;
@@ -151,10 +151,9 @@ function childPids(pid: number): number[] {
 function bytesStaged(dir: string): number {
   let total = 0;
   try {
-    for (const name of require_readdir(dir)) if (name.startsWith('.datasync-tmp-')) total += statSync(path.join(dir, name)).size;
+    for (const name of readdirSync(dir)) if (name.startsWith('.datasync-tmp-')) total += statSync(path.join(dir, name)).size;
   } catch {
     return 0;
   }
   return total;
 }
-import { readdirSync as require_readdir } from 'node:fs';

@@ -55,6 +55,7 @@ test('filesystem → MinIO with 4 shards: phases, rising progress, exact final c
 
   const phases: string[] = [];
   const copied: number[] = [];
+  let sawLiveShard = false;
   let ds: DataSync | undefined;
   const deadline = Date.now() + 200_000;
   while (Date.now() < deadline) {
@@ -63,6 +64,8 @@ test('filesystem → MinIO with 4 shards: phases, rising progress, exact final c
     if (phase && phases.at(-1) !== phase) phases.push(phase);
     const b = ds.status?.currentRun?.progress?.bytesCopied;
     if (b !== undefined && copied.at(-1) !== b) copied.push(b);
+    // A running shard's numbers can only come from its pod's live progress annotation.
+    if (ds.status?.currentRun?.shards?.some((s) => s.state === 'Running' && s.bytesDone > 0)) sawLiveShard = true;
     if (phase === 'Succeeded' || phase === 'Failed') break;
     await sleep(300);
   }
@@ -71,6 +74,7 @@ test('filesystem → MinIO with 4 shards: phases, rising progress, exact final c
   assert.equal(st.phase, 'Succeeded', `phases ${phases.join(' → ')}; lastRun ${JSON.stringify(st.lastRun)}\n${op.logs().slice(-3000)}`);
   assert.ok(phases.includes('Copying'), `phases ${phases.join(' → ')}`);
   assert.ok(copied.length >= 2, `progress samples ${copied.join(', ')}`);
+  assert.ok(sawLiveShard, 'live per-shard progress of a running shard appeared in status');
   for (let i = 1; i < copied.length; i++) assert.ok((copied[i] ?? 0) >= (copied[i - 1] ?? 0), `progress never decreases: ${copied.join(', ')}`);
 
   const last = st.lastRun!;
