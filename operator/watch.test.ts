@@ -75,3 +75,18 @@ test('a failing watch retries with backoff and relists', async () => {
   assert.equal(lists, 2);
   assert.ok(Date.now() - t0 >= 400, 'waited for the backoff');
 });
+
+test("client-node's inactivity timeout is a normal end: resume without relist or backoff", async () => {
+  let lists = 0;
+  const { watch, queries } = fakeWatch([
+    (cb, done) => { cb('ADDED', obj('a', '31')); done(Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' })); },
+    () => {},
+  ]);
+  const lw = new ListWatch({ name: 't', watch, path: '/x', log: pino({ level: 'silent' }), list: async () => { lists++; return { items: [], metadata: { resourceVersion: '30' } }; }, onEvent: () => {} });
+  void lw.start();
+  await until(() => queries.length === 2);
+  lw.stop();
+  assert.equal(lists, 1);
+  assert.equal(lw.stats.errors, 0);
+  assert.equal(queries[1]?.['resourceVersion'], '31');
+});

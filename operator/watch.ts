@@ -91,7 +91,9 @@ export class ListWatch {
           finished = true;
           if (watchdog) clearInterval(watchdog);
           if ((error as { statusCode?: number } | undefined)?.statusCode === 410) gone = true;
-          const isAbort = (error as Error | undefined)?.name === 'AbortError';
+          // client-node aborts a watch after 30 s without data (TimeoutError): on a quiet resource that
+          // is a normal end, resumed from the last resourceVersion without backoff or relist.
+          const isAbort = ['AbortError', 'TimeoutError'].includes((error as Error | undefined)?.name ?? '');
           resolve({
             resourceVersion: latestRv,
             gone,

@@ -213,7 +213,6 @@ test('helm install → DataSync PVC → MinIO → helm upgrade → helm uninstal
   assert.equal(second.lastRun!.filesCopied, 1, JSON.stringify(second.lastRun));
   const landed2 = await readBucket(client, bucket);
   for (const [rel, data] of Object.entries({ ...files, ...added })) assert.ok(landed2.get(rel)?.equals(data), `${rel} byte for byte after the upgrade`);
-  assert.match(operatorLog([pod2]), /"level":20/, 'the new pod logs at debug level');
 
   // 4. helm uninstall: no operator resources left; the CRD (and the DataSync) stay.
   helmOk(['uninstall', RELEASE, '--namespace', ops, '--wait', '--timeout', '90s']);

@@ -4,6 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { CronExpressionParser } from 'cron-parser';
 import { GROUP, VERSION, PLURAL, type DataSyncSpec } from '../../api/types.ts';
 import { MERGE_PATCH, isNotFound } from '../../operator/kube.ts';
@@ -81,16 +84,39 @@ test('schedule fires at its time with the right nextScheduleTime; suspend starts
   assert.equal(allRuns.size, 2, `runs: ${[...allRuns].join(', ')}`);
 });
 
-test('deleting a DataSync mid-run removes its Jobs and pods and releases the finalizer', { timeout: 90_000 }, async () => {
-  await createDataSync(c, ns, 'doomed', spec());
-  await waitFor('finalizer added and a Job created', async () => {
+/** A run that stays in Copying for a while: hostPath source → hostPath destination, throttled. */
+function slowSpec(dir: string): DataSyncSpec {
+  const src = path.join(dir, 'src');
+  for (let i = 0; i < 6; i++) {
+    mkdirSync(src, { recursive: true });
+    writeFileSync(path.join(src, `f${i}.bin`), randomBytes(256 * 1024));
+  }
+  return spec({
+    source: { filesystem: { path: '/data/in', volume: { hostPath: { path: src } } } },
+    destination: { filesystem: { path: '/data/out', volume: { hostPath: { path: path.join(dir, 'dst') } } } },
+    parallelism: { shards: 2 },
+    bandwidthLimit: '64Ki',
+  });
+}
+
+async function waitGone(namespace: string, name: string): Promise<void> {
+  await waitFor(`${name} gone`, async () => {
+    try {
+      await c.kube.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name });
+      return false;
+    } catch (err) { return isNotFound(err); }
+  }, 60_000, 500);
+}
+
+test('deleting a DataSync mid-run removes its Jobs and pods and releases the finalizer', { timeout: 150_000 }, async () => {
+  await createDataSync(c, ns, 'doomed', slowSpec(path.join(c.env.podRunner?.hostRoot ?? '/tmp', 'data', ns, 'doomed')));
+  await waitFor('copying with running pods', async () => {
     const ds = await getDataSync(c, ns, 'doomed');
-    return ((ds.metadata['finalizers'] as string[] | undefined) ?? []).includes(FINALIZER) && (await runIds('doomed')).length > 0;
-  }, 20_000);
+    const pods = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=doomed,datasync.dev/step=copy` })).items;
+    return ((ds.metadata['finalizers'] as string[] | undefined) ?? []).includes(FINALIZER) && ds.status?.phase === 'Copying' && pods.some((p) => p.status?.phase === 'Running');
+  }, 90_000, 300);
   await c.kube.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: ns, plural: PLURAL, name: 'doomed' });
-  await waitFor('DataSync gone', async () => {
-    try { await getDataSync(c, ns, 'doomed'); return false; } catch (err) { return isNotFound(err); }
-  }, 60_000);
+  await waitGone(ns, 'doomed');
   const selector = `${LABEL_NAME}=doomed`;
   await waitFor('no Jobs or pods left', async () => {
     const jobs = (await c.kube.batch.listNamespacedJob({ namespace: ns, labelSelector: selector })).items;

@@ -16,7 +16,7 @@ import type { AzureBlobEndpoint } from '../../../api/types.ts';
 import type { Backend, Checksum, Entry, Features, ListOptions, ReadOptions, WriteOptions, WriteResult } from '../backend.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { emptyReadable, fixedChunks, readHead, translatedReadable } from '../support/streams.ts';
-import { readSecretKey } from '../support/secrets.ts';
+import { readSecret } from '../../runtime/secrets.ts';
 import { inUtf8Order } from '../support/ordering.ts';
 import { redact, translateAzureError } from './errors.ts';
 import { StagedBlockPartUpload, blockId } from './blocks.ts';
@@ -269,7 +269,7 @@ function normalizePrefix(prefix: string | undefined): string {
  * sasToken; then, in local mode, AZURE_STORAGE_CONNECTION_STRING.
  */
 function serviceClient(spec: AzureBlobEndpoint, side: Side, pipeline: StoragePipelineOptions, opts: AzureBlobBackendOptions): BlobServiceClient {
-  const secret = (key: string) => readSecretKey(side, key, opts.secretsRoot);
+  const secret = (key: string) => readSecret(side, key, opts.secretsRoot)?.trim();
   const connectionString = secret('connectionString');
   if (connectionString) return BlobServiceClient.fromConnectionString(connectionString, pipeline);
   const accountName = secret('accountName') ?? spec.account;

@@ -1,6 +1,6 @@
 // Google Cloud Storage backend on @google-cloud/storage. Writes are atomic at the final name by
 // themselves (an object appears only when its upload completes), so no temp+rename is needed.
-// Large or unsized bodies use resumable uploads; split files are uploaded as hidden part objects
+// Bodies beyond a threshold use resumable uploads in fixed chunks; split files are uploaded as hidden part objects
 // and joined with Compose (compose.ts).
 import { randomBytes } from 'node:crypto';
 import { addAbortSignal, Readable } from 'node:stream';
@@ -12,12 +12,13 @@ import type { Backend, Checksum, Entry, Features, ListOptions, ReadOptions, Writ
 import { DataSyncError, type Side } from '../../errors.ts';
 import { HashingPassThrough, base64ToHex, hexToBase64 } from '../support/checksums.ts';
 import { emptyReadable, readHead, translatedReadable } from '../support/streams.ts';
-import { secretKeyPath } from '../support/secrets.ts';
+import path from 'node:path';
+import { secretsDir } from '../../runtime/secrets.ts';
 import { translateGcsError } from './errors.ts';
 import { ComposePartUpload, PARTS_DIR } from './compose.ts';
 
 export interface GcsBackendOptions {
-  /** Bodies larger than this (or of unknown size) use a resumable upload. Default 8 MiB. */
+  /** Bodies up to this size are buffered and sent in one request; larger ones use a resumable upload. Default 8 MiB. */
   resumableThreshold?: number;
   /** SDK-internal retries of idempotent requests. Default 3; the engine retries files on top. */
   maxRetries?: number;
@@ -194,10 +195,22 @@ export class GcsBackend implements Backend {
 
   async copy(from: string, to: string, opts: WriteOptions): Promise<WriteResult> {
     try {
+      // GCS enforces ifGenerationMatch=0 on the rewrite itself; the check first also covers
+      // emulators that ignore preconditions on copies (fake-gcs-server does).
+      if (opts.ifNotExists && (await this.file(to).exists())[0]) {
+        throw new DataSyncError(`gcs copy to ${JSON.stringify(to)} in ${this.location}: already exists`, {
+          code: 'PreconditionFailed',
+          side: this.side,
+          endpoint: this.location,
+          path: to,
+        });
+      }
       const [copied] = await this.file(from).copy(this.file(to), {
         ...(opts.ifNotExists ? { preconditionOpts: { ifGenerationMatch: 0 } } : {}),
       });
-      const e = entryOf(to, copied.metadata);
+      // A rewrite response does not always carry the new object's resource.
+      const [md] = await copied.getMetadata();
+      const e = entryOf(to, md);
       return { size: e.size, checksums: e.checksums ?? [], ...(e.version ? { version: e.version } : {}) };
     } catch (err) {
       throw this.fail(err, 'copy', from);
@@ -250,6 +263,6 @@ function normalizePrefix(prefix: string | undefined): string {
 }
 
 function mountedCredentials(side: Side, secretsRoot?: string): string | undefined {
-  const file = secretKeyPath(side, 'credentials.json', secretsRoot);
+  const file = path.join(secretsDir(side, secretsRoot), 'credentials.json');
   return existsSync(file) ? file : undefined;
 }

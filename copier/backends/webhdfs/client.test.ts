@@ -79,3 +79,26 @@ test('every namenode standby: Unreachable and retryable', async () => {
     await a.close();
   }
 });
+
+test('the backend reads the delegation token from the mounted Secret key "token"', async () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { createWebHdfsBackend } = await import('./index.ts');
+  const root = mkdtempSync(path.join(os.tmpdir(), 'datasync-secrets-'));
+  mkdirSync(path.join(root, 'source'));
+  writeFileSync(path.join(root, 'source', 'token'), 'mounted-token-value\n');
+  const seen: Seen[] = [];
+  const nn = await fakeNamenode(seen, () => ({ status: 200, body: STATUS }));
+  const b = createWebHdfsBackend({ namenodes: [nn.url], path: '/data', delegationTokenSecretRef: { name: 'hdfs-token' } }, 'source', { secretsRoot: root });
+  try {
+    assert.equal((await b.stat('f')).size, 3);
+    assert.equal(seen[0]!.url.searchParams.get('delegation'), 'mounted-token-value');
+    assert.equal(seen[0]!.url.pathname, '/webhdfs/v1/data/f');
+    assert.ok(!b.location.includes('mounted-token-value'));
+  } finally {
+    await b.close();
+    await nn.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});

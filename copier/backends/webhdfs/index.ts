@@ -12,7 +12,8 @@ import { comparePaths } from '../backend.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { HashingPassThrough } from '../support/checksums.ts';
 import { emptyReadable, translatedReadable } from '../support/streams.ts';
-import { readSecretKey, secretKeyPath } from '../support/secrets.ts';
+import path from 'node:path';
+import { readSecret, secretsDir } from '../../runtime/secrets.ts';
 import { WebHdfsClient, type FileStatus } from './client.ts';
 import { WebHdfsError, translateWebHdfsError } from './errors.ts';
 import { ConcatPartUpload, PARTS_DIR } from './parts.ts';
@@ -45,11 +46,11 @@ export class WebHdfsBackend implements Backend {
     this.side = side;
     this.root = `/${spec.path.replace(/^\/+|\/+$/g, '')}`.replace(/^\/$/, '');
     this.location = `webhdfs://${this.root || '/'} (${spec.namenodes.join(', ')})`;
-    const token = opts.delegationToken ?? (spec.delegationTokenSecretRef ? readSecretKey(side, 'token', opts.secretsRoot) : undefined);
+    const token = opts.delegationToken ?? (spec.delegationTokenSecretRef ? readSecret(side, 'token', opts.secretsRoot)?.trim() : undefined);
     if (spec.delegationTokenSecretRef && !token) {
       throw new DataSyncError(`webhdfs ${side}: delegationTokenSecretRef ${spec.delegationTokenSecretRef.name} has no key "token" mounted`, { code: 'InvalidConfig', side: 'config' });
     }
-    const ca = opts.ca ?? (spec.tls?.caSecretRef ? readFileSync(secretKeyPath(side, 'ca.crt', opts.secretsRoot), 'utf8') : undefined);
+    const ca = opts.ca ?? (spec.tls?.caSecretRef ? readFileSync(path.join(secretsDir(side, opts.secretsRoot), 'ca.crt'), 'utf8') : undefined);
     this.client = new WebHdfsClient({
       namenodes: spec.namenodes,
       ...(spec.user ? { user: spec.user } : {}),
