@@ -9,7 +9,8 @@ import path from 'node:path';
 import { uniqueName } from '../env/endpoints.ts';
 import { adminClient, createNamespace } from '../env/kit.ts';
 import type { KubeClient } from '../env/kube.ts';
-import { renderCrd } from '../../scripts/gen-api.ts';
+import { parse } from 'yaml';
+import { renderCrd, crdObject } from '../../scripts/gen-api.ts';
 import { CHART, ROOT, KUBE_VERSION, helm, kubectl, kubectlOk, render, run, parseYamlDocs, valueArgs, waitFor, type Manifest } from './helpers.ts';
 
 let kube: KubeClient;
@@ -210,6 +211,9 @@ test('the chart CRD is the generated one (node scripts/gen-api.ts --out charts/d
   assert.deepEqual(readdirSync(path.join(CHART, 'crds')), ['datasync.yaml']);
   const check = run(process.execPath, [path.join(ROOT, 'scripts/gen-api.ts'), '--check', '--out', path.join(CHART, 'crds')]);
   assert.equal(check.code, 0, check.stderr);
+  // kubectl and Helm read YAML 1.1, where unquoted on/off/yes/no are booleans: the file must mean the
+  // same object there (a property named `on` written unquoted would become `true`).
+  assert.deepEqual(parse(chartCrd, { version: '1.1' }), crdObject(), 'the CRD reads differently as YAML 1.1 (kubectl, Helm): quote keys such as on/off/yes/no (stringify with version 1.1 in scripts/gen-api.ts)');
   // Helm ships it from crds/ (installed once, never templated, kept on uninstall).
   const { objects } = render('r', 'ops', {}, ['--include-crds']);
   assert.ok(objects.some((o) => o.kind === 'CustomResourceDefinition' && o.metadata.name === 'datasyncs.datasync.dev'));

@@ -1,12 +1,12 @@
 // The CRD on a real API server: invalid manifests are refused with their CEL or schema message,
 // the examples are accepted, and kubectl explain / get all / the short name work.
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, VERSION, PLURAL, type DataSyncSpec } from '../../api/types.ts';
-import { cluster, installApi, createNamespace, kubectl, ROOT, type Cluster } from './cluster.ts';
+import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, kubectl, ROOT, type Cluster } from './cluster.ts';
 
 let c: Cluster;
 let ns: string;
@@ -15,6 +15,7 @@ before(async () => {
   await installApi(c);
   ns = await createNamespace(c, 'admission');
 });
+after(async () => { await cleanupNamespace(c, ns); await cleanupApi(c); });
 
 const fsA = { filesystem: { path: '/data/a' } };
 const fsB = { filesystem: { path: '/data/b' } };

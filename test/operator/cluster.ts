@@ -22,11 +22,14 @@ export async function installApi(c: Cluster): Promise<void> {
   kubectl(c.kubeconfig, ['apply', '--server-side', '--force-conflicts', '--field-manager', 'datasync-tests', '-f', CRD_FILE]);
   await waitFor('CRD Established', async () =>
     kubectl(c.kubeconfig, ['get', `crd/${PLURAL}.${GROUP}`, '-o', 'jsonpath={.status.conditions[?(@.type=="Established")].status}']).trim() === 'True', 30_000);
+  // The chart owns this ClusterRole in real installs; create it only when absent and remove it in
+  // cleanupApi(), so a later `helm install` in the same test run does not trip over it.
   try {
     await c.kube.rbac.createClusterRole({ body: {
       metadata: { name: 'datasync-copier' },
       rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get', 'patch'] }],
     } });
+    createdCopierRole = true;
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
   }
@@ -34,6 +37,28 @@ export async function installApi(c: Cluster): Promise<void> {
   await waitFor('DataSync in discovery', async () => {
     try { kubectl(c.kubeconfig, ['get', 'datasyncs', '-A']); return true; } catch { return false; }
   }, 30_000);
+}
+
+let createdCopierRole = false;
+
+/** Undoes what installApi() created outside namespaces (the CRD stays: other suites use it too). */
+export async function cleanupApi(c: Cluster): Promise<void> {
+  if (!createdCopierRole) return;
+  createdCopierRole = false;
+  try { await c.kube.rbac.deleteClusterRole({ name: 'datasync-copier' }); } catch { /* already gone */ }
+}
+
+/**
+ * Deletes a test namespace's DataSyncs while an operator still runs (it releases their finalizers),
+ * then the namespace, so no schedule keeps firing for suites that run an operator later.
+ */
+export async function cleanupNamespace(c: Cluster, namespace: string): Promise<void> {
+  try {
+    await c.kube.custom.deleteCollectionNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL });
+    await waitFor('DataSyncs finalized', async () =>
+      ((await c.kube.custom.listNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL })) as { items: unknown[] }).items.length === 0, 20_000, 500);
+  } catch { /* best effort: the environment is torn down at the end anyway */ }
+  try { await c.kube.core.deleteNamespace({ name: namespace }); } catch { /* already going */ }
 }
 
 export function cluster(): Cluster {

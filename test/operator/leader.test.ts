@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cluster, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
+import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
 
 let c: Cluster;
 let ns: string;
@@ -13,7 +13,13 @@ before(async () => {
   await installApi(c);
   ns = await createNamespace(c, 'oplead');
 });
-after(async () => { await Promise.all(ops.map((o) => o.stop())); });
+after(async () => {
+  // The DataSyncs here are suspended; the finalizer needs a live operator, so start one if none is left.
+  const finalizer = ops.find((o) => o.child.exitCode === null && o.child.signalCode === null) ?? startOperator(c, ['--namespaces', ns, '--leader-elect', 'false']);
+  await cleanupNamespace(c, ns);
+  await Promise.all([...ops, finalizer].map((o) => o.stop()));
+  await cleanupApi(c);
+});
 
 const spec = { source: { filesystem: { path: '/data/in' } }, destination: { filesystem: { path: '/data/out' } }, suspend: true };
 const args = (): string[] => ['--namespaces', ns, '--leader-elect', 'true', '--leader-election-namespace', ns, '--lease-duration', '4'];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSync } from '../../api/types.ts';
-import { cluster, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
+import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
 import { s3Client, createBucket, readBucket } from './s3.ts';
 import { LABEL_NAME } from '../../operator/names.ts';
 
@@ -22,7 +22,7 @@ before(async () => {
   op = startOperator(c, ['--namespaces', ns, '--leader-elect', 'false', '--log-level', 'debug']);
   await c.kube.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'minio' }, stringData: { accessKeyId: c.env.s3.accessKeyId, secretAccessKey: c.env.s3.secretAccessKey } } });
 });
-after(async () => { await op?.stop(); });
+after(async () => { await cleanupNamespace(c, ns); await op?.stop(); await cleanupApi(c); });
 
 function makeSourceTree(dir: string, files: number, size: number): Map<string, Buffer> {
   const out = new Map<string, Buffer>();

@@ -11,7 +11,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { GROUP, VERSION, PLURAL, type DataSyncSpec } from '../../api/types.ts';
 import { MERGE_PATCH, isNotFound } from '../../operator/kube.ts';
 import { LABEL_NAME, LABEL_RUN, FINALIZER } from '../../operator/names.ts';
-import { cluster, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
+import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
 
 let c: Cluster;
 let ns: string;
@@ -22,7 +22,7 @@ before(async () => {
   ns = await createNamespace(c, 'optrig');
   op = startOperator(c, ['--namespaces', ns, '--leader-elect', 'false']);
 });
-after(async () => { await op?.stop(); });
+after(async () => { await cleanupNamespace(c, ns); await op?.stop(); await cleanupApi(c); });
 
 const spec = (over: Partial<DataSyncSpec> = {}): DataSyncSpec => ({
   source: { filesystem: { path: '/data/in' } },

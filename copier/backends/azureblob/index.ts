@@ -70,6 +70,7 @@ export class AzureBlobBackend implements Backend {
       nativeChecksums: ['md5'],
       atomicWrite: true,
       partUpload: new StagedBlockPartUpload(this),
+      serverSideCopy: (from, to, o) => this.copy(from, to, o),
     };
   }
 
@@ -224,6 +225,21 @@ export class AzureBlobBackend implements Backend {
         path,
         retryable: true,
       });
+    }
+  }
+
+  /** Copy Blob within the account: the service copies the data, content headers and metadata. */
+  async copy(from: string, to: string, opts: WriteOptions): Promise<WriteResult> {
+    try {
+      const poller = await this.blob(to).beginCopyFromURL(this.blob(from).url, {
+        ...(opts.ifNotExists ? { conditions: { ifNoneMatch: '*' } } : {}),
+        ...(opts.signal ? { abortSignal: opts.signal } : {}),
+      });
+      await poller.pollUntilDone();
+      const e = await this.stat(to);
+      return { size: e.size, checksums: e.checksums ?? [], ...(e.version ? { version: e.version } : {}) };
+    } catch (err) {
+      throw this.fail(err, 'copy', from);
     }
   }
 
