@@ -93,13 +93,27 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
     recorded.add(cr.id);
   }
 
-  let active = runs.find((r) => !TERMINAL.has(r.stage.kind));
+  // A run already in status (e.g. replaced, its Jobs still terminating) is never active again.
+  let active = runs.find((r) => !TERMINAL.has(r.stage.kind) && !recorded.has(r.id));
   const decision = decideTrigger({
     spec: ds.spec, status, generation,
     creationTimestamp: new Date(String((ds.metadata as { creationTimestamp?: string }).creationTimestamp ?? now.toISOString())),
     activeRun: active?.meta ?? (active ? { id: active.id, trigger: 'Generation', generation, startTime: now.toISOString() } : undefined),
     now,
   });
+  if (active && decision.start && decision.replaceActive) {
+    const replaced = active;
+    await deleteRunObjects(kube, namespace, name, replaced);
+    recordRun(status, ds, buildReport({
+      id: replaced.id, trigger: replaced.meta?.trigger, startTime: replaced.meta?.startTime ?? now.toISOString(), now, outcome: 'Failed',
+      plan: 'plan' in replaced.stage ? replaced.stage.plan : undefined, copyJob: replaced.objects.jobs.copy, copyPods: replaced.objects.pods.copy ?? [], commit: undefined,
+      message: `replaced by run ${decision.start.id} (concurrencyPolicy Replace)`,
+    }));
+    recorded.add(replaced.id);
+    events.push({ runId: replaced.id, reason: 'RunReplaced', type: 'Warning', message: `run ${replaced.id} cancelled: replaced by run ${decision.start.id} (concurrencyPolicy Replace)` });
+    deps.metrics.runs.inc({ outcome: 'Failed' });
+    active = undefined;
+  }
   if (!active && decision.start) {
     const meta = decision.start;
     active = { id: meta.id, meta, objects: { jobs: {}, pods: {} }, stage: { kind: 'NeedPlan' }, jobs: [] };
@@ -148,7 +162,7 @@ export async function reconcile(deps: ReconcilerDeps, namespace: string, name: s
   }
   // Objects of recorded runs go once status holds their report (the last run's stay for debugging).
   for (const run of runs) {
-    if (TERMINAL.has(run.stage.kind) && recorded.has(run.id) && run.id !== status.lastRun?.id) await deleteRunObjects(kube, namespace, name, run);
+    if (recorded.has(run.id) && run.id !== status.lastRun?.id && run.id !== active?.id) await deleteRunObjects(kube, namespace, name, run);
   }
 
   if (active) return { requeueAfterMs: deps.activeResyncMs ?? 10_000 };

@@ -83,3 +83,16 @@ test('watch: runs again interval after the last run ended', () => {
   assert.equal(waiting.nextScheduleTime?.toISOString(), '2026-11-21T10:01:30.000Z');
   assert.ok(decideTrigger(base({ spec, status: { lastRun }, now: new Date('2026-11-21T10:01:31Z') })).start);
 });
+
+test('concurrencyPolicy Replace cancels an active run when the schedule is due; Forbid waits', () => {
+  const active = { id: 's202611211010', trigger: 'Schedule' as const, generation: 1, startTime: '' };
+  const now = new Date('2026-11-21T10:15:05Z');
+  const status = { lastScheduleTime: '2026-11-21T10:10:00.000Z' };
+  const replace = decideTrigger(base({ spec: { ...base().spec, schedule: '*/5 * * * *', concurrencyPolicy: 'Replace' }, status, activeRun: active, now }));
+  assert.equal(replace.replaceActive, true);
+  assert.equal(replace.start?.id, 's202611211015');
+  const forbid = decideTrigger(base({ spec: { ...base().spec, schedule: '*/5 * * * *' }, status, activeRun: active, now }));
+  assert.equal(forbid.start, undefined);
+  const manualActive = decideTrigger(base({ spec: { ...base().spec, schedule: '*/5 * * * *', concurrencyPolicy: 'Replace' }, status, activeRun: active, now: new Date('2026-11-21T10:12:00Z') }));
+  assert.equal(manualActive.start, undefined, 'nothing due: the active run continues');
+});

@@ -28,6 +28,8 @@ export interface TriggerInput {
 
 export interface TriggerDecision {
   start?: RunMeta;
+  /** concurrencyPolicy Replace: cancel the active run before starting `start`. */
+  replaceActive?: boolean;
   nextScheduleTime?: Date;
   /** Reconcile again after this long even if nothing changes (the next schedule time). */
   requeueAfterMs?: number;
@@ -96,7 +98,15 @@ export function decideTrigger(input: TriggerInput): TriggerDecision {
 
   if (spec.suspend) return {};
   const requeue = nextScheduleTime ? { nextScheduleTime, requeueAfterMs: Math.max(1000, nextScheduleTime.getTime() - now.getTime()) } : {};
-  if (activeRun) return requeue;
+  if (activeRun) {
+    // Replace cancels an active run when the next scheduled (or watch) run is due; manual and
+    // generation runs never cancel one.
+    if (spec.concurrencyPolicy === 'Replace' && due && (spec.schedule || spec.watch)) {
+      const start = spec.schedule ? meta('Schedule', due) : meta('Watch');
+      if (start.id !== activeRun.id) return { ...requeue, start, replaceActive: true };
+    }
+    return requeue;
+  }
 
   const manual = spec.trigger?.manual;
   if (manual !== undefined && manual !== status.lastManualTrigger) return { ...requeue, start: meta('Manual') };

@@ -138,7 +138,12 @@ test('helm install → DataSync PVC → MinIO → helm upgrade → helm uninstal
   const holder = await waitFor('the operator to take the Lease', async () => {
     const h = await leaseHolder();
     return h?.startsWith(pod1.metadata.name) ? h : undefined;
-  }, 60_000, 500, () => operatorLog([pod1]));
+  }, 60_000, 500, () => {
+    const log = operatorLog([pod1]);
+    const hint = /HTTP protocol is not allowed|localhost:8080/.test(log)
+      ? 'the operator did not load the in-cluster config from its projected token (under the pod runner the files are below $DATASYNC_PATH_PREFIX: operator/kube.ts must call kc.loadFromCluster(prefix))\n' : '';
+    return hint + log;
+  });
   t.diagnostic(`installed and leading (${holder}) after ${Date.now() - t0} ms`);
   await waitFor('/readyz 200', async () => (await fetch(`http://127.0.0.1:${port1}/readyz`)).status === 200, 60_000, 500, () => operatorLog([pod1]));
   const metrics = await (await fetch(`http://127.0.0.1:${port1}/metrics`)).text();
