@@ -18,10 +18,15 @@ export interface Kube {
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
+function inClusterPrefix(): string {
+  return process.env['DATASYNC_PATH_PREFIX'] ?? '';
+}
+
 export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-  else if (!process.env['KUBECONFIG'] && process.env['KUBERNETES_SERVICE_HOST'] && existsSync(IN_CLUSTER_TOKEN)) kc.loadFromCluster();
+  // DATASYNC_PATH_PREFIX is empty in a real container; the test pod runner sets it to the pod's root.
+  else if (!process.env['KUBECONFIG'] && process.env['KUBERNETES_SERVICE_HOST'] && existsSync(inClusterPrefix() + IN_CLUSTER_TOKEN)) kc.loadFromCluster(inClusterPrefix());
   else kc.loadFromDefault();
   return kc;
 }

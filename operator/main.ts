@@ -13,6 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector } from './leader.ts';
 import { startHttpServer } from './http.ts';
+import type { CopierDefaults } from './resources.ts';
 
 const USAGE = `usage: datasync-operator [flags]
   --namespaces LIST              comma-separated namespaces to watch (default: all)
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   const controller = new Controller({
     kube, log, metrics, namespaces, instance: identity,
     clock: () => new Date(),
-    copier: { image: values['copier-image'] ?? process.env['DATASYNC_COPIER_IMAGE'] ?? 'ghcr.io/datasync-dev/datasync:0.1.0' },
+    copier: copierDefaults(values['copier-image']),
     workers: Number(values.workers),
   });
 
@@ -123,3 +124,15 @@ main().catch((err: unknown) => {
   console.error(`datasync-operator: ${(err as Error).stack ?? String(err)}`);
   process.exit(1);
 });
+
+/** The chart passes copier defaults as flags and env: the image, and resources as JSON. */
+function copierDefaults(imageFlag: string | undefined): CopierDefaults {
+  const image = imageFlag ?? process.env['DATASYNC_COPIER_IMAGE'] ?? 'ghcr.io/datasync-dev/datasync:0.1.0';
+  const resourcesJson = process.env['DATASYNC_COPIER_RESOURCES'];
+  if (!resourcesJson) return { image };
+  try {
+    return { image, resources: JSON.parse(resourcesJson) as NonNullable<CopierDefaults['resources']> };
+  } catch (err) {
+    throw new Error(`DATASYNC_COPIER_RESOURCES is not valid JSON: ${(err as Error).message}`);
+  }
+}

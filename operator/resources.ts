@@ -20,6 +20,8 @@ export const COPIER_UID = 1000;
 export interface CopierDefaults {
   image: string;
   imagePullPolicy?: 'Always' | 'IfNotPresent' | 'Never';
+  /** Used when spec.copier.resources is not set (the chart's copier.resources). */
+  resources?: NonNullable<DataSyncSpec['copier']>['resources'];
 }
 
 export function ownerReference(ds: DataSync): V1OwnerReference {
@@ -122,7 +124,7 @@ export function podSpec(ds: DataSync, run: RunMeta, step: Step, defaults: Copier
       command: ['datasync'],
       args,
       env,
-      ...(copier.resources ? { resources: copier.resources } : {}),
+      ...resourcesOf(copier.resources ?? defaults.resources),
       volumeMounts: mounts,
       terminationMessagePolicy: 'File',
       securityContext: {
@@ -172,4 +174,8 @@ export function runJob({ ds, run, step, defaults, plan }: JobArgs): V1Job {
         template,
       },
   } as V1Job;
+}
+
+function resourcesOf(resources: CopierDefaults['resources']): { resources?: NonNullable<CopierDefaults['resources']> } {
+  return resources ? { resources } : {};
 }
