@@ -107,6 +107,9 @@ export async function startHdfs(env: ProvisionedEnv, runDir: string): Promise<St
     'dfs.datanode.use.datanode.hostname': 'false',
     'dfs.client.use.datanode.hostname': 'false',
     'dfs.replication': '1',
+    // A WebHDFS CREATE closes its file through the datanode's DFSClient, whose first completeFile
+    // retry sleeps 400 ms by default: that, not I/O, bounded small-file writes at ~2.5/s per stream.
+    'dfs.client.block.write.locateFollowingBlock.initial.delay.ms': '20',
     'hadoop.security.authentication': 'simple',
     // Anyone may act as any user (`user.name=` on WebHDFS), as tests pick their own users.
     'dfs.webhdfs.user.provider.user.pattern': '^[A-Za-z_][A-Za-z0-9._-]*[$]?$',
