@@ -1,5 +1,6 @@
 // Translates @azure/storage-blob (RestError) and network errors into DataSyncErrors at the
 // azureBlob backend's edge. Pure, and follows `cause`. Messages never carry a SAS signature.
+import { NETWORK_ERROR_CODES, codeForHttpStatus } from '../support/transport-errors.ts';
 import { DataSyncError, asDataSyncError, type ErrorCode, type Side } from '../../errors.ts';
 
 export interface ErrorContext {
@@ -28,32 +29,20 @@ const BY_SERVICE_CODE: Record<string, ErrorCode> = {
   InvalidMd5: 'ChecksumMismatch',
 };
 
-const NETWORK = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/;
+// Some SDK errors only carry the network code inside their message.
+const NETWORK_IN_MESSAGE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH/;
 
 export function classifyAzureError(err: unknown): ErrorCode {
   for (let e: unknown = err, depth = 0; e != null && depth < 10; depth++) {
     const x = e as { name?: unknown; code?: unknown; statusCode?: unknown; message?: unknown; cause?: unknown };
     if (x.name === 'AbortError' || x.code === 'ABORT_ERR') return 'Aborted';
     if (typeof x.code === 'string' && BY_SERVICE_CODE[x.code]) return BY_SERVICE_CODE[x.code]!;
-    if (typeof x.statusCode === 'number' && x.statusCode >= 400) return byStatus(x.statusCode);
-    if (typeof x.code === 'string' && NETWORK.test(x.code)) return 'Unreachable';
-    if (typeof x.message === 'string' && NETWORK.test(x.message)) return 'Unreachable';
-    if (x.code === 'ECONNRESET' || x.code === 'EPIPE' || x.code === 'REQUEST_SEND_ERROR') return 'Transient';
-    if (x.code === 'ETIMEDOUT') return 'Timeout';
+    if (typeof x.statusCode === 'number' && x.statusCode >= 400) return codeForHttpStatus(x.statusCode);
+    if (typeof x.code === 'string' && NETWORK_ERROR_CODES[x.code]) return NETWORK_ERROR_CODES[x.code]!;
+    if (typeof x.message === 'string' && NETWORK_IN_MESSAGE.test(x.message)) return 'Unreachable';
+    if (x.code === 'REQUEST_SEND_ERROR') return 'Transient';
     e = x.cause;
   }
-  return 'Internal';
-}
-
-function byStatus(status: number): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 401) return 'Unauthenticated';
-  if (status === 403) return 'PermissionDenied';
-  if (status === 409) return 'AlreadyExists';
-  if (status === 412) return 'PreconditionFailed';
-  if (status === 429 || status === 503) return 'Throttled';
-  if (status === 408) return 'Timeout';
-  if (status >= 500) return 'Transient';
   return 'Internal';
 }
 

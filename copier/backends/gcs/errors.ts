@@ -1,5 +1,6 @@
 // Translates @google-cloud/storage (ApiError, gaxios) and network errors into DataSyncErrors at the
 // gcs backend's edge. Pure: classification looks only at the error and its `cause` chain.
+import { NETWORK_ERROR_CODES, codeForHttpStatus } from '../support/transport-errors.ts';
 import { DataSyncError, asDataSyncError, type ErrorCode, type Side } from '../../errors.ts';
 
 export interface ErrorContext {
@@ -10,43 +11,17 @@ export interface ErrorContext {
   op: string;
 }
 
-const NETWORK_CODES: Record<string, ErrorCode> = {
-  ECONNREFUSED: 'Unreachable',
-  ENOTFOUND: 'Unreachable',
-  EAI_AGAIN: 'Unreachable',
-  EHOSTUNREACH: 'Unreachable',
-  ENETUNREACH: 'Unreachable',
-  ECONNRESET: 'Transient',
-  EPIPE: 'Transient',
-  ETIMEDOUT: 'Timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'Timeout',
-  UND_ERR_SOCKET: 'Transient',
-};
-
 export function classifyGcsError(err: unknown): ErrorCode {
   for (let e: unknown = err, depth = 0; e != null && depth < 10; depth++) {
     const x = e as { name?: unknown; code?: unknown; status?: unknown; message?: unknown; cause?: unknown; response?: { status?: unknown } };
     if (x.name === 'AbortError' || x.code === 'ABORT_ERR') return 'Aborted';
     const status = typeof x.code === 'number' ? x.code : typeof x.status === 'number' ? x.status : typeof x.response?.status === 'number' ? x.response.status : undefined;
-    if (status !== undefined && status >= 400) return byStatus(status);
-    if (typeof x.code === 'string' && NETWORK_CODES[x.code]) return NETWORK_CODES[x.code]!;
+    if (status !== undefined && status >= 400) return codeForHttpStatus(status);
+    if (typeof x.code === 'string' && NETWORK_ERROR_CODES[x.code]) return NETWORK_ERROR_CODES[x.code]!;
     if (typeof x.message === 'string' && /ECONNREFUSED/.test(x.message)) return 'Unreachable';
     if (x.code === 'CONTENT_DOWNLOAD_MISMATCH' || x.code === 'FILE_NO_UPLOAD') return 'ChecksumMismatch';
     e = x.cause;
   }
-  return 'Internal';
-}
-
-function byStatus(status: number): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 401) return 'Unauthenticated';
-  if (status === 403) return 'PermissionDenied';
-  if (status === 409) return 'AlreadyExists';
-  if (status === 412) return 'PreconditionFailed';
-  if (status === 429 || status === 503) return 'Throttled';
-  if (status === 408) return 'Timeout';
-  if (status === 400 || status === 416) return 'Internal';
-  if (status >= 500) return 'Transient';
   return 'Internal';
 }
 

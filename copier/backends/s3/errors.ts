@@ -2,6 +2,7 @@
 // above the backend sees a code, the side at fault and whether a retry can help. Messages name the
 // endpoint and the next step, never a credential (SDK messages carry none either).
 import { DataSyncError, type ErrorCode, type Side } from '../../errors.ts';
+import { NETWORK_ERROR_CODES, codeForHttpStatus } from '../support/transport-errors.ts';
 
 interface SdkErrorShape {
   name?: string;
@@ -44,20 +45,6 @@ const BY_NAME: Record<string, ErrorCode> = {
   AbortError: 'Aborted',
 };
 
-const NETWORK: Record<string, ErrorCode> = {
-  ECONNREFUSED: 'Unreachable',
-  ENOTFOUND: 'Unreachable',
-  EAI_AGAIN: 'Unreachable',
-  EHOSTUNREACH: 'Unreachable',
-  ENETUNREACH: 'Unreachable',
-  ECONNRESET: 'Transient',
-  EPIPE: 'Transient',
-  ETIMEDOUT: 'Timeout',
-  ERR_SSL_WRONG_VERSION_NUMBER: 'Unreachable',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'Unreachable',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'Unreachable',
-};
-
 /** Pure: classifies an SDK (or Node network) error, following `cause` and AggregateError members. */
 export function classifyS3Error(err: unknown): ErrorCode {
   const seen = new Set<unknown>();
@@ -66,18 +53,14 @@ export function classifyS3Error(err: unknown): ErrorCode {
     const e = queue.shift() as SdkErrorShape | undefined;
     if (e == null || typeof e !== 'object' || seen.has(e)) continue;
     seen.add(e);
-    const netCode = e.code !== undefined ? NETWORK[e.code] : undefined;
+    const netCode = e.code !== undefined ? NETWORK_ERROR_CODES[e.code] : undefined;
     if (netCode) return netCode;
     const named = e.name !== undefined ? BY_NAME[e.name] : undefined;
     if (named) return named;
     if (e.$retryable?.throttling) return 'Throttled';
     const status = e.$metadata?.httpStatusCode;
-    if (status === 401) return 'Unauthenticated';
-    if (status === 403) return 'PermissionDenied';
-    if (status === 404) return 'NotFound';
-    if (status === 412) return 'PreconditionFailed';
-    if (status === 429 || status === 503) return 'Throttled';
-    if (status !== undefined && status >= 500) return 'Transient';
+    const byStatus = status !== undefined && status >= 400 ? codeForHttpStatus(status) : 'Internal';
+    if (byStatus !== 'Internal') return byStatus;
     if (e.cause !== undefined) queue.push(e.cause);
     if (Array.isArray(e.errors)) queue.push(...e.errors);
   }

@@ -1,5 +1,6 @@
 // Translates WebHDFS failures (RemoteException JSON, HTTP status, network errors) into
 // DataSyncErrors at the webhdfs backend's edge. Pure, and follows `cause`.
+import { NETWORK_ERROR_CODES, codeForHttpStatus } from '../support/transport-errors.ts';
 import { DataSyncError, asDataSyncError, type ErrorCode, type Side } from '../../errors.ts';
 
 /** A NameNode or DataNode answer with a RemoteException body (or just an error status). */
@@ -34,52 +35,18 @@ const BY_EXCEPTION: Record<string, ErrorCode> = {
   UnsupportedOperationException: 'Unsupported',
 };
 
-const NETWORK: Record<string, ErrorCode> = {
-  ECONNREFUSED: 'Unreachable',
-  ENOTFOUND: 'Unreachable',
-  EAI_AGAIN: 'Unreachable',
-  EHOSTUNREACH: 'Unreachable',
-  ENETUNREACH: 'Unreachable',
-  UND_ERR_CONNECT_TIMEOUT: 'Unreachable',
-  // TLS: errors.ts files these under Unreachable (the server cannot be reached securely).
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'Unreachable',
-  SELF_SIGNED_CERT_IN_CHAIN: 'Unreachable',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'Unreachable',
-  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'Unreachable',
-  CERT_HAS_EXPIRED: 'Unreachable',
-  ERR_TLS_CERT_ALTNAME_INVALID: 'Unreachable',
-  ECONNRESET: 'Transient',
-  EPIPE: 'Transient',
-  UND_ERR_SOCKET: 'Transient',
-  UND_ERR_CLOSED: 'Transient',
-  ETIMEDOUT: 'Timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'Timeout',
-  UND_ERR_BODY_TIMEOUT: 'Timeout',
-  UND_ERR_ABORTED: 'Aborted',
-  ABORT_ERR: 'Aborted',
-};
-
 export function classifyWebHdfsError(err: unknown): ErrorCode {
   for (let e: unknown = err, depth = 0; e != null && depth < 10; depth++) {
     if (e instanceof WebHdfsError) {
       const byName = BY_EXCEPTION[e.exception];
       if (byName) return byName;
-      return byStatus(e.status);
+      return codeForHttpStatus(e.status);
     }
     const x = e as { name?: unknown; code?: unknown; cause?: unknown };
     if (x.name === 'AbortError') return 'Aborted';
-    if (typeof x.code === 'string' && NETWORK[x.code]) return NETWORK[x.code]!;
+    if (typeof x.code === 'string' && NETWORK_ERROR_CODES[x.code]) return NETWORK_ERROR_CODES[x.code]!;
     e = x.cause;
   }
-  return 'Internal';
-}
-
-function byStatus(status: number): ErrorCode {
-  if (status === 404) return 'NotFound';
-  if (status === 401) return 'Unauthenticated';
-  if (status === 403) return 'PermissionDenied';
-  if (status === 429 || status === 503) return 'Throttled';
-  if (status >= 500) return 'Transient';
   return 'Internal';
 }
 
