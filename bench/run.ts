@@ -31,17 +31,18 @@ const ORDER = Object.keys(SCENARIOS);
 const DEFAULT_BUDGET_MIN = 29;
 
 function parseArgs(argv: string[]) {
-  const opts = { only: Object.keys(SCENARIOS), quick: false, rounds: 3, skipProvision: false, budgetMin: DEFAULT_BUDGET_MIN, merge: false };
+  const opts = { only: Object.keys(SCENARIOS), quick: false, rounds: 3, skipProvision: false, budgetMin: DEFAULT_BUDGET_MIN, merge: false, results: path.join(REPO, 'bench', 'results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') opts.quick = true;
     else if (a === '--skip-provision') opts.skipProvision = true;
     else if (a === '--merge') opts.merge = true;
+    else if (a === '--results') opts.results = path.resolve(argv[++i] ?? opts.results);
     else if (a === '--only') opts.only = (argv[++i] ?? '').split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
     else if (a === '--rounds') opts.rounds = Math.max(3, Number(argv[++i]) || 3);
     else if (a === '--budget-min') opts.budgetMin = Number(argv[++i]) || DEFAULT_BUDGET_MIN;
     else if (a === '--help' || a === '-h') {
-      console.log('usage: npm run bench -- [--only B1,B2,...] [--quick] [--rounds N>=3] [--skip-provision] [--budget-min 29] [--merge]');
+      console.log('usage: npm run bench -- [--only B1,B2,...] [--quick] [--rounds N>=3] [--skip-provision] [--budget-min 29] [--merge] [--results DIR]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
     }
     const ctx: Ctx = { s3, tmp, timeoutMs: 10 * 60_000 };
     const bench: Bench = {
-      ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(REPO, 'bench', 'results', 'profiles'),
+      ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
       datasyncBlocked: blocked, state: new Map(),
     };
     for (const s of opts.only) {
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
 
   const profiles: Results['profiles'] = {};
   for (const s of ['B1', 'B2']) {
-    const dir = path.join(REPO, 'bench', 'results', 'profiles', s);
+    const dir = path.join(opts.results, 'profiles', s);
     if (opts.only.includes(s) && existsSync(dir)) {
       try { profiles[s] = summarise([dir], 10); } catch { /* no profile written */ }
     }
@@ -124,8 +125,8 @@ async function main(): Promise<void> {
     results: rows, profiles,
   };
   if (Array.isArray(peers['failed']) && peers['failed'].length) res.peers['unavailable'] = (peers['failed'] as string[]).join(',');
-  if (opts.merge) mergePrevious(res, opts.only);
-  const out = writeResults(path.join(REPO, 'bench', 'results'), res);
+  if (opts.merge) mergePrevious(res, opts.only, opts.results);
+  const out = writeResults(opts.results, res);
   console.log(`\n${table(rows)}\n`);
   for (const [s, hot] of Object.entries(profiles)) {
     console.log(`${s} top self time:`);
@@ -148,14 +149,14 @@ function belongs(key: string, scenario: string): boolean {
  * --merge: a re-run of some scenarios replaces only their rows in latest.json and keeps the rest
  * from the previous run, whose date is recorded, so one slow scenario can be re-measured alone.
  */
-function mergePrevious(res: Results, rerun: string[]): void {
-  const file = path.join(REPO, 'bench', 'results', 'latest.json');
+function mergePrevious(res: Results, rerun: string[], dir: string): void {
+  const file = path.join(dir, 'latest.json');
   if (!existsSync(file)) return;
-  const prev = JSON.parse(readFileSync(file, 'utf8')) as Results & { merged?: unknown };
+  const prev = JSON.parse(readFileSync(file, 'utf8')) as Results;
   const kept = prev.results.filter((r) => !rerun.some((k) => belongs(k, r.scenario)));
   res.results = [...kept, ...res.results].sort((a, b) => a.scenario.localeCompare(b.scenario));
   for (const [k, v] of Object.entries(prev.profiles)) res.profiles[k] ??= v;
-  (res as Results & { merged?: unknown }).merged = { rerun, keptFrom: prev.date, keptMode: prev.mode };
+  res.merged = { rerun, keptFrom: prev.merged?.keptFrom ?? prev.date, keptMode: prev.merged?.keptMode ?? prev.mode, keptDurationSeconds: prev.merged?.keptDurationSeconds ?? prev.durationSeconds };
 }
 
 main().then(() => process.exit(0), (err: unknown) => {

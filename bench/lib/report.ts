@@ -34,7 +34,7 @@ export interface Results {
   results: ResultRow[];
   profiles: Record<string, Array<{ fn: string; where: string; selfMs: number; selfPct: number; via?: string }>>;
   /** Set by --merge: these scenarios were re-run; the other rows are from the run at keptFrom. */
-  merged?: { rerun: string[]; keptFrom: string; keptMode: string };
+  merged?: { rerun: string[]; keptFrom: string; keptMode: string; keptDurationSeconds: number };
 }
 
 export function machine(): Results['machine'] {
@@ -79,7 +79,7 @@ export function writeResults(dir: string, res: Results): { json: string; md: str
 Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadAvg1m.toFixed(2)} at start.
 Peers: ${Object.entries(res.peers).map(([k, v]) => `${k} ${v}`).join(', ')}. Duration ${Math.round(res.durationSeconds)} s.
 
-${res.merged ? `Merged: ${res.merged.rerun.join(', ')} re-run now; the other rows are from the ${res.merged.keptMode} run of ${res.merged.keptFrom}.\n\n` : ''}Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
+${res.merged ? `Merged: ${res.merged.rerun.join(', ')} re-run now; the other rows are from the ${res.merged.keptMode} run of ${res.merged.keptFrom}, which took ${Math.round(res.merged.keptDurationSeconds)} s.\n\n` : ''}Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
 numbers, are the result: this machine is shared. For time and memory rows the ratio is
 datasync / peer and lower is better; for throughput rows it is datasync / peer and higher is better.
 
