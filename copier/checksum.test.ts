@@ -13,3 +13,16 @@ test('crc32cCombine equals the checksum of the concatenation', () => {
     assert.equal(crc32cCombine(crc32cOf(x), crc32cOf(y), b), crc32cOf(Buffer.concat([x, y])));
   }
 });
+
+test('slicing-by-8 CRC32C equals @aws-crypto/crc32c at every length and across chunk boundaries', async () => {
+  const { Crc32c: Reference } = await import('@aws-crypto/crc32c');
+  const { randomBytes } = await import('node:crypto');
+  const { Crc32c: Ours, crc32cUpdate } = await import('./checksum.ts');
+  for (const n of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 65_537]) {
+    const data = randomBytes(n);
+    const expected = new Reference().update(data).digest() >>> 0;
+    assert.equal(crc32cUpdate(0, data), expected, `length ${n}`);
+    const cut = Math.floor(n / 3);
+    assert.equal(new Ours().update(data.subarray(0, cut)).update(data.subarray(cut)).digest(), expected, `length ${n} in two chunks`);
+  }
+});

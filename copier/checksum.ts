@@ -1,8 +1,50 @@
 // CRC32C, the checksum that survives multipart uploads (S3 FULL_OBJECT, GCS, Azure): computed
 // while streaming, and combinable from part checksums so split files can be verified as a whole.
 import { Transform, type TransformCallback } from 'node:stream';
-import { Crc32c } from '@aws-crypto/crc32c';
 import type { Checksum } from './backends/backend.ts';
+
+// Slicing-by-8 CRC32C in plain JS: eight table lookups per eight bytes. Profiling B1 showed the
+// byte-at-a-time @aws-crypto/crc32c at 41-45% of copier CPU (33 MiB/s); this runs ~13x faster
+// (bench/micro/crc32c.ts). Tests check it against @aws-crypto/crc32c as an independent reference.
+const CASTAGNOLI = 0x82f63b78;
+const TABLES: Uint32Array[] = Array.from({ length: 8 }, () => new Uint32Array(256));
+for (let i = 0; i < 256; i++) {
+  let c = i;
+  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ CASTAGNOLI : c >>> 1;
+  TABLES[0]![i] = c >>> 0;
+}
+for (let i = 0; i < 256; i++) {
+  for (let k = 1; k < 8; k++) TABLES[k]![i] = (TABLES[k - 1]![i]! >>> 8) ^ TABLES[0]![TABLES[k - 1]![i]! & 0xff]!;
+}
+
+/** Continues a CRC32C: `crc` is the finalised value of the bytes before `data` (0 to start). */
+export function crc32cUpdate(crc: number, data: Uint8Array): number {
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  let c = ~crc >>> 0;
+  let i = 0;
+  const n = data.length;
+  const end8 = n - (n % 8);
+  while (i < end8) {
+    const a = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) ^ c;
+    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]!
+      ^ t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
+    i += 8;
+  }
+  while (i < n) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** An incremental CRC32C with the shape of @aws-crypto/crc32c's Crc32c. */
+export class Crc32c {
+  #crc = 0;
+  update(data: Uint8Array): this {
+    this.#crc = crc32cUpdate(this.#crc, data);
+    return this;
+  }
+  digest(): number {
+    return this.#crc;
+  }
+}
 
 export function crc32cHex(value: number): string {
   return (value >>> 0).toString(16).padStart(8, '0');
@@ -16,7 +58,7 @@ export function base64ToHex(value: string): string {
   return Buffer.from(value, 'base64').toString('hex');
 }
 export function crc32cOf(data: Uint8Array): number {
-  return new Crc32c().update(data).digest();
+  return crc32cUpdate(0, data);
 }
 export function crc32cChecksum(value: number): Checksum {
   return { algorithm: 'crc32c', value: crc32cHex(value) };

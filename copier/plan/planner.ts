@@ -81,7 +81,8 @@ export async function* planDecisions(
 }
 
 interface Unresolved { path: string; src?: Entry | undefined; dst?: Entry | undefined; unresolved: true }
-const DETAIL_CONCURRENCY = 16;
+// A HEAD per same-size object on S3 (recorded mtime): as many in flight as rclone's --checkers 64.
+const DETAIL_CONCURRENCY = 64;
 
 /** Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit` items. */
 export async function* mapOrdered<T, R>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {

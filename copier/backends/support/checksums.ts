@@ -2,12 +2,10 @@
 // stored without a second read. Shared by the gcs, webhdfs and azureBlob backends.
 import { createHash, type Hash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
-import { Crc32c } from '@aws-crypto/crc32c';
+import { Crc32c, crc32cHex } from '../../checksum.ts';
 import type { Checksum } from '../backend.ts';
 
-export function crc32cHex(value: number): string {
-  return (value >>> 0).toString(16).padStart(8, '0');
-}
+export { crc32cHex };
 
 export function base64ToHex(b64: string): string {
   return Buffer.from(b64, 'base64').toString('hex');
