@@ -123,7 +123,7 @@ async function runCommand(args: string[], cliScript: string): Promise<number> {
 async function planCommand(args: string[]): Promise<number> {
   const { values } = parse(args, { file: { type: 'string', short: 'f' }, json: { type: 'boolean' } });
   const { spec } = loadManifest(manifestArg(values));
-  const opened = openRun({ runId: 'dry-run', trigger: 'Cli', spec });
+  const opened = await openRun({ runId: 'dry-run', trigger: 'Cli', spec });
   const counts = { copy: 0, skip: 0, delete: 0, keep: 0, filtered: 0, copyBytes: 0, destination: 0, sourceInScope: 0 };
   try {
     for await (const p of planDecisions(opened.options, opened.source, opened.destination)) {

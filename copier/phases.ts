@@ -19,12 +19,12 @@ export interface Opened {
   close(): Promise<void>;
 }
 
-export function openRun(cfg: RunConfig): Opened {
+export async function openRun(cfg: RunConfig): Promise<Opened> {
   const options = buildOptions(cfg.spec);
-  const source = openBackend(options.source, 'source', { partSize: options.partSize });
-  const destination = openBackend(options.destination, 'destination', { partSize: options.partSize });
+  const source = await openBackend(options.source, 'source', { partSize: options.partSize });
+  const destination = await openBackend(options.destination, 'destination', { partSize: options.partSize });
   const stateIsDestination = JSON.stringify(options.state.endpoint) === JSON.stringify(options.destination);
-  const state = stateIsDestination ? destination : openBackend(options.state.endpoint, 'state', { partSize: options.partSize });
+  const state = stateIsDestination ? destination : await openBackend(options.state.endpoint, 'state', { partSize: options.partSize });
   return {
     options, source, destination, state,
     async close() {
@@ -34,7 +34,7 @@ export function openRun(cfg: RunConfig): Opened {
 }
 
 async function withRun<T>(cfg: RunConfig, fn: (o: Opened) => Promise<T>): Promise<T> {
-  const opened = openRun(cfg);
+  const opened = await openRun(cfg);
   try {
     return await fn(opened);
   } finally {

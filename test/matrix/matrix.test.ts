@@ -64,7 +64,7 @@ async function copy(source: Endpoint, destination: Endpoint): Promise<void> {
 
 /** Every file at the destination, read back through its backend: SHA-256 and native checksums. */
 async function verify(destination: Endpoint): Promise<void> {
-  const b: Backend = openBackend(destination, 'destination');
+  const b: Backend = await openBackend(destination, 'destination');
   try {
     const got = new Map<string, string>();
     for await (const e of b.list()) {
