@@ -296,6 +296,19 @@ const runReport = obj('The run report: the same counters as the CLI\'s JSON repo
     skipped: list('Partitions skipped.', str('A partition.')),
   }, ['published', 'waiting', 'skipped']),
   watermark: str('Newest partition published so far.'),
+  retries: obj('Files that failed in an earlier pass or run and were tried again.', {
+    filesRetried: int('Files retried in this run.'),
+    filesRecovered: int('Retried files that succeeded this time.'),
+    filesStillFailing: int('Retried files that failed again.'),
+    totalRetried: int('Retries over the life of this DataSync.'),
+    totalRecovered: int('Recoveries over the life of this DataSync.'),
+  }),
+  notification: obj('What became of the notify webhook for this run. A failed delivery never fails the run; it sets Degraded.', {
+    state: { type: 'string', enum: ['NotConfigured', 'NotSelected', 'Delivered', 'Failed'], description: 'Delivered, Failed, or why nothing was sent.' },
+    attempts: int('Delivery attempts made.'),
+    reason: str('Why delivery failed, as a condition reason (WebhookFailed, WebhookRejected).'),
+    error: str('The last delivery error; names the receiver by origin only, never the URL.'),
+  }, ['state']),
 }, ['id', 'outcome', 'startTime', 'endTime', 'durationSeconds', 'filesExpected', 'filesCopied', 'filesSkipped', 'filesFailed', 'filesDeleted', 'bytesExpected', 'bytesCopied', 'bytesSkipped', 'bytesFailed', 'bytesDeleted', 'failedFiles']);
 
 const condition = obj('A standard condition.', {

@@ -316,6 +316,19 @@ export type DataSyncStatusFromSchema = {
       skipped: string[];
     };
     watermark?: string;
+    retries?: {
+      filesRetried?: number;
+      filesRecovered?: number;
+      filesStillFailing?: number;
+      totalRetried?: number;
+      totalRecovered?: number;
+    };
+    notification?: {
+      state: "NotConfigured" | "NotSelected" | "Delivered" | "Failed";
+      attempts?: number;
+      reason?: string;
+      error?: string;
+    };
   };
   history?: {
     id: string;
@@ -345,6 +358,19 @@ export type DataSyncStatusFromSchema = {
       skipped: string[];
     };
     watermark?: string;
+    retries?: {
+      filesRetried?: number;
+      filesRecovered?: number;
+      filesStillFailing?: number;
+      totalRetried?: number;
+      totalRecovered?: number;
+    };
+    notification?: {
+      state: "NotConfigured" | "NotSelected" | "Delivered" | "Failed";
+      attempts?: number;
+      reason?: string;
+      error?: string;
+    };
   }[];
   summary?: {
     progress: string;

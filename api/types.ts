@@ -161,6 +161,9 @@ export interface RunReport {
   message?: string;
   partitions?: { published: string[]; waiting: string[]; skipped: string[] };
   watermark?: string;
+  retries?: { filesRetried?: number; filesRecovered?: number; filesStillFailing?: number; totalRetried?: number; totalRecovered?: number };
+  /** What became of notify.webhook; a failed delivery sets Degraded but never fails the run. */
+  notification?: { state: 'NotConfigured' | 'NotSelected' | 'Delivered' | 'Failed'; attempts?: number; reason?: string; error?: string };
 }
 
 export interface ShardStatus {

@@ -276,6 +276,8 @@ function recordRun(status: DataSyncStatus, ds: DataSync, report: RunReport): voi
   status.lastRun = report;
   status.history = appendHistory(status.history, report, ds.spec.historyLimit ?? DEFAULT_HISTORY_LIMIT);
   if (report.outcome !== 'Failed') status.lastSuccessfulTime = report.endTime;
+  // The watermark never moves backwards: a run that published nothing keeps the last one.
+  if (report.watermark) status.watermark = { partition: report.watermark };
   if (status.currentRun?.id === report.id) delete status.currentRun;
 }
 
@@ -301,6 +303,10 @@ function conditions(
     set('Degraded', 'True', Reasons.Failed, `run ${last.id} failed: ${last.message ?? 'see events'}`);
   } else if (last?.outcome === 'PartiallyFailed') {
     set('Degraded', 'True', Reasons.PartiallyFailed, `run ${last.id}: ${last.filesFailed} files failed${failedFilesText(last)}`);
+  } else if (last?.notification?.state === 'Failed') {
+    // The data run succeeded; only its notification did not reach the receiver.
+    set('Degraded', 'True', last.notification.reason ?? Reasons.WebhookFailed,
+      `run ${last.id} succeeded, but its webhook notification failed after ${last.notification.attempts ?? 0} attempts: ${last.notification.error ?? 'no detail'}`);
   } else {
     set('Degraded', 'False', last ? Reasons.Succeeded : Reasons.NotRunYet, last ? `run ${last.id} succeeded` : 'no run has ended yet');
   }

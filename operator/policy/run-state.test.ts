@@ -88,3 +88,19 @@ test('the final report prefers the commit report and marks failed files as Parti
   assert.equal(r.filesExpected, 2);
   assert.deepEqual(r.failedFiles, [{ path: 'x', error: 'boom' }]);
 });
+
+test('the final report carries the watermark, retries and what became of the webhook', () => {
+  const commitMessage = JSON.stringify({
+    outcome: 'Succeeded', filesCopied: 3, watermark: '2026/11/20', retries: { filesRetried: 1, filesRecovered: 1 },
+    notify: { state: 'Failed', attempts: 5, reason: 'WebhookFailed', error: 'http://127.0.0.1:9 answered 503' },
+  });
+  const done = runStage(groupRunObjects([job('plan', 'Complete'), job('copy', 'Complete'), job('commit', 'Complete')], [
+    pod('plan', { exitCode: 0, message: '{"filesToCopy":3,"bytesToCopy":30,"shards":1}' }), pod('commit', { exitCode: 0, message: commitMessage }),
+  ]));
+  assert.equal(done.kind, 'Succeeded');
+  const r = buildReport({ id: 'g1', trigger: 'Generation', startTime: '2026-01-01T00:00:00.000Z', now: new Date('2026-01-01T00:01:00Z'), outcome: 'Succeeded', plan: { files: 3, bytes: 30, shards: 1 }, copyJob: undefined, copyPods: [], commit: 'commit' in done ? done.commit : undefined });
+  assert.equal(r.outcome, 'Succeeded');
+  assert.equal(r.watermark, '2026/11/20');
+  assert.deepEqual(r.retries, { filesRetried: 1, filesRecovered: 1 });
+  assert.deepEqual(r.notification, { state: 'Failed', attempts: 5, reason: 'WebhookFailed', error: 'http://127.0.0.1:9 answered 503' });
+});

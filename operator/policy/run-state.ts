@@ -326,5 +326,17 @@ export function buildReport(args: {
   const parts = c.raw['partitions'] as RunReport['partitions'] | undefined;
   if (parts && Array.isArray(parts.published) && Array.isArray(parts.waiting) && Array.isArray(parts.skipped)) report.partitions = parts;
   if (typeof c.raw['watermark'] === 'string') report.watermark = c.raw['watermark'];
+  const retries = c.raw['retries'];
+  if (retries && typeof retries === 'object') report.retries = retries as NonNullable<RunReport['retries']>;
+  // The commit pod sends the webhook itself (it holds the Secret) and reports what became of it.
+  const notify = c.raw['notify'] as { state?: unknown; attempts?: unknown; reason?: unknown; error?: unknown } | undefined;
+  if (notify && typeof notify.state === 'string') {
+    report.notification = {
+      state: notify.state as NonNullable<RunReport['notification']>['state'],
+      ...(typeof notify.attempts === 'number' ? { attempts: notify.attempts } : {}),
+      ...(typeof notify.reason === 'string' ? { reason: notify.reason } : {}),
+      ...(typeof notify.error === 'string' ? { error: notify.error.slice(0, 512) } : {}),
+    };
+  }
   return report;
 }

@@ -13,6 +13,7 @@ export const Reasons = {
   InvalidSchedule: 'InvalidSchedule',
   ApplyFailed: 'ApplyFailed',
   PodsNotStarting: 'PodsNotStarting',
+  WebhookFailed: 'WebhookFailed',
 } as const;
 
 export function setCondition(conditions: Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
