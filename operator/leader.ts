@@ -36,6 +36,8 @@ export class LeaderElector {
   private lastRenewed = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The acquire-or-renew under way, so stop() cannot race a renew that re-takes the lease. */
+  private inFlight: Promise<void> | undefined;
 
   constructor(opts: LeaderElectionOptions) {
     this.o = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000, ...opts };
@@ -43,11 +45,15 @@ export class LeaderElector {
 
   get isLeader(): boolean { return this.leading; }
 
-  start(): void { void this.tick(); }
+  start(): void { this.runTick(); }
+
+  private runTick(): void {
+    this.inFlight = this.tick().finally(() => { this.inFlight = undefined; });
+  }
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.o.retryPeriodMs);
+    this.timer = setTimeout(() => this.runTick(), this.o.retryPeriodMs);
   }
 
   private async tick(): Promise<void> {
@@ -121,16 +127,22 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.inFlight;
     if (!this.leading) return;
     this.leading = false;
-    try {
-      const { kube, namespace, name } = this.o;
-      const lease = await kube.coordination.readNamespacedLease({ namespace, name });
-      if (lease.spec?.holderIdentity === this.o.identity) {
+    const { kube, namespace, name } = this.o;
+    // A conflict means the lease changed under us (our own late renew, or a takeover): read again.
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      try {
+        const lease = await kube.coordination.readNamespacedLease({ namespace, name });
+        if (lease.spec?.holderIdentity !== this.o.identity) return;
         await kube.coordination.replaceNamespacedLease({ namespace, name, body: { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1 } } });
+        return;
+      } catch (err) {
+        if (isConflict(err) && attempt < 3) continue;
+        this.o.log.warn({ err: errorMessage(err) }, 'could not release the lease');
+        return;
       }
-    } catch (err) {
-      this.o.log.warn({ err: errorMessage(err) }, 'could not release the lease');
     }
   }
 }
