@@ -16,8 +16,8 @@ import { planDecisions } from './plan/planner.ts';
 import type { ShardProgress } from './copy/worker.ts';
 import { checkDeleteGuard } from './commit/guard.ts';
 import { DataSyncError } from './errors.ts';
-import { notifyAfterRun } from './notify/cli.ts'; // [issue 7 hook]
-import { runWatchCommand } from './watch/run-command.ts'; // [issue 7 hook]
+import { notifyAfterRun } from './notify/cli.ts';
+import { runWatchCommand } from './watch/run-command.ts';
 
 const USAGE = `usage:
   datasync run -f sync.yaml [--report out.json] [--quiet]   plan, copy with shard workers, commit; JSON report on stdout
@@ -82,13 +82,13 @@ function outcomeExitCode(report: RunReport): number {
 async function runCommand(args: string[], cliScript: string): Promise<number> {
   const { values } = parse(args, {
     file: { type: 'string', short: 'f' }, report: { type: 'string' }, quiet: { type: 'boolean', short: 'q' }, 'run-id': { type: 'string' },
-    // [issue 7 hook] as-of time, webhook URL, watch passes
+    // as-of time, webhook URL, watch passes
     'as-of': { type: 'string' }, 'webhook-url': { type: 'string' }, 'webhook-url-file': { type: 'string' }, passes: { type: 'string' },
   });
   const log = createLogger('datasync', process.env['DATASYNC_LOG_LEVEL'] ?? 'warn');
   process.env['DATASYNC_LOG_LEVEL'] ??= 'warn';
   const { spec, name } = loadManifest(manifestArg(values));
-  // [issue 7 hook] watch mode, "as of" time and notifications (copier/watch, copier/notify).
+  // watch mode, "as of" time and notifications (copier/watch, copier/notify).
   const notifyFlags = { webhookUrl: values['webhook-url'] as string | undefined, webhookUrlFile: values['webhook-url-file'] as string | undefined };
   if (spec.watch) {
     buildOptions(spec); // a bad spec fails before the first pass
@@ -112,7 +112,7 @@ async function runCommand(args: string[], cliScript: string): Promise<number> {
     report = failedReport(cfg.runId, startTime, err);
     code = exitCodeFor(err);
   }
-  await notifyAfterRun(report, spec.notify, notifyFlags); // [issue 7 hook] never changes the exit code
+  await notifyAfterRun(report, spec.notify, notifyFlags); // never changes the exit code
   const json = JSON.stringify(report, null, 2);
   if (typeof values['report'] === 'string') writeFileSync(values['report'], `${json}\n`);
   process.stdout.write(`${json}\n`);
@@ -230,7 +230,7 @@ async function workerCommand(args: string[]): Promise<number> {
       }
       case 'commit': {
         const report = await commitPhase(cfg, log);
-        // [issue 7 hook] the commit pod holds the notify Secret; the result rides in the termination
+        // the commit pod holds the notify Secret; the result rides in the termination
         // log so the operator sets Degraded (reason WebhookFailed/WebhookRejected) without the URL.
         const notify = await notifyAfterRun(report, cfg.spec.notify);
         process.stdout.write(`${JSON.stringify(report)}\n`);

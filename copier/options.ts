@@ -6,7 +6,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { CompareMode, DataSyncSpec, Endpoint, EndpointKind, Mode, VerifyMode } from '../api/types.ts';
 import { DataSyncError } from './errors.ts';
-import { resolvePartitionSpec, type PartitionSpec } from './partitions/spec.ts'; // [issue 7 hook]
+import { resolvePartitionSpec, type PartitionSpec } from './partitions/spec.ts';
 
 export const STATE_PREFIX = '.datasync/';
 /** Each in-flight S3 part is buffered, so memory per shard is about transfersPerShard × partSize. */
@@ -38,7 +38,7 @@ export interface RunOptions {
   readonly maxDelete: { readonly percent: number } | { readonly count: number };
   readonly attemptsPerFile: number;
   readonly backoffLimitPerShard: number;
-  /** spec.partitions, validated and compiled (copier/partitions). [issue 7 hook] */
+  /** spec.partitions, validated and compiled (copier/partitions). */
   readonly partitions?: PartitionSpec;
   /** Where the manifest and journals live: the destination unless spec.state overrides it. */
   readonly state: { readonly endpoint: Endpoint; readonly prefix: string };
@@ -197,7 +197,7 @@ export function validateSpec(spec: unknown): string[] {
   if (s.partitions) {
     if (typeof s.partitions.layout !== 'string' || !/\{(yyyy|MM|dd|HH)\}/.test(s.partitions.layout)) problems.push(`partitions.layout must contain date tokens such as {yyyy}/{MM}/{dd}`);
     if (s.partitions.lookback !== undefined) attempt(() => parseDuration(s.partitions!.lookback!, 'partitions.lookback'));
-    // [issue 7 hook] the rest (token order, timeZone, skip entries, marker names); lookback is checked above.
+    // the rest (token order, timeZone, skip entries, marker names); lookback is checked above.
     const { lookback: _checkedAbove, ...rest } = s.partitions;
     if (typeof rest.layout === 'string' && /\{(yyyy|MM|dd|HH)\}/.test(rest.layout)) attempt(() => resolvePartitionSpec(rest));
   }
@@ -243,7 +243,7 @@ export function buildOptions(spec: DataSyncSpec): RunOptions {
     maxDelete: spec.deletion?.maxDelete === undefined && spec.mode === 'Move' ? { percent: 100 } : parseMaxDelete(spec.deletion?.maxDelete),
     attemptsPerFile: spec.retry?.attemptsPerFile ?? 5,
     backoffLimitPerShard: spec.retry?.backoffLimitPerShard ?? 3,
-    ...(spec.partitions ? { partitions: resolvePartitionSpec(spec.partitions) } : {}), // [issue 7 hook]
+    ...(spec.partitions ? { partitions: resolvePartitionSpec(spec.partitions) } : {}),
     state: {
       endpoint: spec.state?.endpoint ?? spec.destination,
       prefix: normalizeStatePrefix(spec.state?.prefix ?? STATE_PREFIX),

@@ -45,7 +45,7 @@ async function withRun<T>(cfg: RunConfig, fn: (o: Opened) => Promise<T>): Promis
 export function planPhase(cfg: RunConfig, startTime?: string): Promise<Plan> {
   return withRun(cfg, (o) => writePlan({
     runId: cfg.runId, trigger: cfg.trigger, options: o.options, source: o.source, destination: o.destination, state: o.state, ...(startTime ? { startTime } : {}),
-    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), // [issue 7 hook]
+    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}),
   }));
 }
 

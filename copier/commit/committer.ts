@@ -13,9 +13,9 @@ import {
 } from '../plan/manifest.ts';
 import { checkDeleteGuard } from './guard.ts';
 import { combinePartChecksums, crc32cHex } from '../checksum.ts';
-import { commitPartitions } from '../partitions/engine.ts'; // [issue 7 hook]
-import { EmptyDirCollector } from '../watch/prune-dirs.ts'; // [issue 7 hook]
-import { recordRunRetries } from '../watch/retry-state.ts'; // [issue 7 hook]
+import { commitPartitions } from '../partitions/engine.ts';
+import { EmptyDirCollector } from '../watch/prune-dirs.ts';
+import { recordRunRetries } from '../watch/retry-state.ts';
 
 export interface CommitInput {
   runId: string;
@@ -50,7 +50,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
     if (failedFiles.length < FAILED_FILES_LIMIT) failedFiles.push({ path, error });
   };
   const splitRanges = new Map<string, JournalRecord[]>();
-  const staged: Array<{ stagedPath: string; finalPath: string }> = []; // [issue 7 hook] partition files to promote
+  const staged: Array<{ stagedPath: string; finalPath: string }> = []; // partition files to promote
 
   // Pass 1: every planned item against its shard's journal (one shard in memory at a time).
   for (const s of plan.shards) {
@@ -63,7 +63,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
       }
       if (rec?.status === 'done') {
         t.filesCopied++; t.bytesCopied += item.size;
-        if (item.target) staged.push({ stagedPath: item.target, finalPath: item.path }); // [issue 7 hook]
+        if (item.target) staged.push({ stagedPath: item.target, finalPath: item.path });
       } else {
         fail(item.path, rec?.error ?? `not copied: shard ${s.index} did not finish`, item.size);
       }
@@ -118,10 +118,10 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
       guardTripped = true;
       messages.push(guard.message!);
     } else {
-      const emptied = new EmptyDirCollector(); // [issue 7 hook] Move: remove directories left empty, never the root
+      const emptied = new EmptyDirCollector(); // Move: remove directories left empty, never the root
       const del = async (path: string, size: number) => {
         await input.source.delete(path);
-        emptied.add(path); // [issue 7 hook]
+        emptied.add(path);
         filesDeleted++; bytesDeleted += size;
       };
       for (const s of plan.shards) {
@@ -133,7 +133,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
       }
       for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) await del(sf.path, sf.size);
       for await (const m of state.readLines<PathSize>(MOVE_SKIPPED_FILE)) await del(m.path, m.size);
-      const pruned = await emptied.prune(input.source); // [issue 7 hook]
+      const pruned = await emptied.prune(input.source);
       if (pruned.removed.length) log.info({ removed: pruned.removed.length }, 'removed empty source directories');
     }
   }
@@ -164,7 +164,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
     failedFiles,
     ...(messages.length ? { message: messages.join('; ') } : {}),
   };
-  // [issue 7 hook] publish ready partitions (markers last), watermark; see copier/partitions/README.md.
+  // publish ready partitions (markers last), watermark; see copier/partitions/README.md.
   if (opts.partitions) {
     try {
       Object.assign(report, await commitPartitions({
@@ -175,7 +175,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
       report.message = [report.message, `publishing partitions failed: ${(err as Error).message}`].filter(Boolean).join('; ');
     }
   }
-  // [issue 7 hook] failures of earlier runs retried by this one: report.retries (copier/watch/retry-state.ts).
+  // failures of earlier runs retried by this one: report.retries (copier/watch/retry-state.ts).
   try {
     Object.assign(report, { retries: await recordRunRetries(input.state, opts.state.prefix, report) });
   } catch (err) {

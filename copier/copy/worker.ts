@@ -147,7 +147,7 @@ async function copyItem(
         // Listings of object stores carry the upload time; keep the mtime recorded at the source.
         const mtimeMs = source.features.listModTimeIsUploadTime ? (await source.stat(item.path)).mtimeMs : item.mtimeMs;
         const body = meteredSource(await source.read(item.path), bucket, (n) => { sent += n; onBytes(n); });
-        const result = await destination.write(item.target ?? item.path, body.stream, { size: item.size, mtimeMs }); // [issue 7 hook] target
+        const result = await destination.write(item.target ?? item.path, body.stream, { size: item.size, mtimeMs }); // target: a partition file staged for Atomic publish
         await verify(item, opts, destination, result, body.sum);
       } catch (err) {
         onBytes(-sent); // this attempt's bytes do not count
@@ -201,7 +201,7 @@ async function verify(item: CopyItem, opts: RunOptions, destination: Backend, re
   if (result.size !== item.size) throw mismatch(item.path, `stored ${result.size} bytes, expected ${item.size}`);
   if (opts.verify === 'Size') return;
   const streamed = crc32cChecksum(sum.crc32c).value;
-  const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value ?? (await storedCrc32c(destination, item.target ?? item.path)); // [issue 7 hook] target
+  const stored = result.checksums.find((c) => c.algorithm === 'crc32c')?.value ?? (await storedCrc32c(destination, item.target ?? item.path)); // verify where it was written
   if (stored !== streamed) throw mismatch(item.path, `stored crc32c ${stored}, streamed ${streamed}`);
 }
 

@@ -25,7 +25,7 @@ export interface RangeWork {
 export interface CopyItem {
   path: string;
   /**
-   * [issue 7 hook] Where the worker writes when it is not `path`: a partition file staged under the
+   * Where the worker writes when it is not `path`: a partition file staged under the
    * run's state prefix (publish: Atomic on a destination with rename); the committer renames it.
    */
   target?: string;

@@ -12,8 +12,8 @@ import { mergeListings } from './merge.ts';
 import { decide, needsDetail, type Decision } from './decide.ts';
 import { crc32cFor, withRecordedModTime } from './details.ts';
 import { LineFile, ShardWriter } from './shard-writer.ts';
-import { createPartitionPlanner, PARTITIONS_FILE, type PartitionPlanner } from '../partitions/engine.ts'; // [issue 7 hook]
-import { stagingPathFor } from '../partitions/publish.ts'; // [issue 7 hook]
+import { createPartitionPlanner, PARTITIONS_FILE, type PartitionPlanner } from '../partitions/engine.ts';
+import { stagingPathFor } from '../partitions/publish.ts';
 import { DELETES_FILE, MOVE_SKIPPED_FILE, PLAN_FILE, SPLITS_FILE, shardFile, type Plan, type SplitFile } from './manifest.ts';
 
 export interface PlannedPath {
@@ -26,7 +26,7 @@ export interface PlannedPath {
 /** Every path of both sides with its decision, in path order. Used by the planner and the dry run. */
 export async function* planDecisions(
   opts: RunOptions, src: Backend, dst: Backend, now = Date.now(),
-  // [issue 7 hook] partition scope (copier/partitions): which partitions are ready, waiting, skipped.
+  // partition scope (copier/partitions): which partitions are ready, waiting, skipped.
   partitions: PartitionPlanner | undefined = opts.partitions ? createPartitionPlanner(opts.partitions, src, now) : undefined,
 ): AsyncGenerator<PlannedPath> {
   const filter = createFilter(opts.filters, now);
@@ -56,7 +56,7 @@ export async function* planDecisions(
         yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' } };
         continue;
       }
-      // [issue 7 hook] partitions: only ready partitions are copied; Sync deletes only inside them.
+      // partitions: only ready partitions are copied; Sync deletes only inside them.
       if (partitions) {
         const v = s ? await partitions.source(s) : await partitions.destinationOnly(d!);
         if (!v.included) {
@@ -104,7 +104,7 @@ export interface PlanRunInput {
   destination: Backend;
   state: Backend;
   startTime?: string;
-  /** The time the run plans as (minAge, partitions.lookback); defaults to now. [issue 7 hook] */
+  /** The time the run plans as (minAge, partitions.lookback); defaults to now. */
   now?: number;
 }
 
@@ -120,10 +120,10 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     const splits = new LineFile(path.join(work, 'splits.jsonl'));
     const totals: Plan['totals'] = { filesExpected: 0, bytesExpected: 0, filesToCopy: 0, bytesToCopy: 0, filesSkipped: 0, bytesSkipped: 0, filesToDelete: 0, bytesToDelete: 0, destinationFiles: 0, splitFiles: 0 };
     const partUpload = destination.features.partUpload;
-    const asOf = input.now ?? Date.now(); // [issue 7 hook]
-    // [issue 7 hook] staging must sit on the destination itself (a rename cannot cross endpoints).
+    const asOf = input.now ?? Date.now();
+    // staging must sit on the destination itself (a rename cannot cross endpoints).
     const stageHere = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
-    const partitions = opts.partitions ? createPartitionPlanner(opts.partitions, source, asOf) : undefined; // [issue 7 hook]
+    const partitions = opts.partitions ? createPartitionPlanner(opts.partitions, source, asOf) : undefined;
     for await (const p of planDecisions(opts, source, destination, asOf, partitions)) {
       if (p.dst && p.decision.action !== 'filtered') totals.destinationFiles++;
       switch (p.decision.action) {
@@ -135,7 +135,7 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
             totals.splitFiles++;
             await splitIntoRanges(await withRecordedModTime(source, s), p.decision.reason, opts, partUpload.begin.bind(partUpload), shards, splits);
           } else {
-            // [issue 7 hook] publish: Atomic on a renaming destination stages partition files (copier/partitions/publish.ts).
+            // publish: Atomic on a renaming destination stages partition files (copier/partitions/publish.ts).
             const target = opts.partitions && stageHere ? stagingPathFor(s.path, input.runId, opts.partitions, destination.features, opts.state.prefix) : s.path;
             await shards.add({ path: s.path, size: s.size, mtimeMs: s.mtimeMs, reason: p.decision.reason, ...(target === s.path ? {} : { target }) });
           }
@@ -163,7 +163,7 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     await state.putFile(DELETES_FILE, deletes.file, deletes.bytes);
     await state.putFile(MOVE_SKIPPED_FILE, moveSkipped.file, moveSkipped.bytes);
     await state.putFile(SPLITS_FILE, splits.file, splits.bytes);
-    if (partitions) await state.putJson(PARTITIONS_FILE, partitions.summary()); // [issue 7 hook] read by commitPartitions
+    if (partitions) await state.putJson(PARTITIONS_FILE, partitions.summary()); // read by commitPartitions
     const createdAt = new Date().toISOString();
     const plan: Plan = {
       runId: input.runId,

@@ -14,7 +14,6 @@ export interface RunConfig {
   /**
    * The time the run plans as (ISO 8601): filters.minAge and partitions.lookback are measured from
    * it. A scheduled run can use its scheduled time; tests simulate days. Default: the wall clock.
-   * [issue 7 hook]
    */
   asOf?: string;
 }
