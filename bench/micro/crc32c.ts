@@ -1,41 +1,21 @@
 // Micro-benchmark behind B1's top hot spot: CRC32C of streamed data. Compares the byte-at-a-time
-// table of @aws-crypto/crc32c (what copier/checksum.ts uses) with slicing-by-8 in plain JS (same
-// result, 8 table lookups per 8 bytes instead of per byte), and the native hashes OpenSSL gives
+// table of @aws-crypto/crc32c (the copier's first choice) with the slicing-by-8 in plain JS that
+// copier/checksum.ts uses now (same result, 8 table lookups per 8 bytes instead of per byte), the
+// native hashes OpenSSL gives
 // Node for scale, and @node-rs/crc32 (SIMD, prebuilt N-API binary on npm) when it can be loaded.
 // Not part of `npm run bench`'s table; run by hand:
 //   node bench/micro/crc32c.ts [MiB=256]
 //   CRC_MODULES=/some/dir/node_modules node bench/micro/crc32c.ts   # where @node-rs/crc32 is installed
 import { Crc32c } from '@aws-crypto/crc32c';
+import { crc32cUpdate } from '../../copier/checksum.ts';
 import { createHash, randomFillSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-const POLY = 0x82f63b78;
-// T[k][b]: CRC of byte b followed by k zero bytes; T[0] is the classic table.
-const T = Array.from({ length: 8 }, () => new Uint32Array(256));
-for (let i = 0; i < 256; i++) {
-  let c = i;
-  for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ POLY : c >>> 1;
-  T[0]![i] = c >>> 0;
-}
-for (let i = 0; i < 256; i++) for (let k = 1; k < 8; k++) T[k]![i] = (T[k - 1]![i]! >>> 8) ^ T[0]![T[k - 1]![i]! & 0xff]!;
-
-/** Slicing-by-8 CRC32C; crc is the running (finalised) value, 0 to start. */
+/** The copier's slicing-by-8 CRC32C, with the argument order the measurements below use. */
 export function crc32cSlice8(data: Uint8Array, crc = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = T as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let c = ~crc >>> 0;
-  let i = 0;
-  const n = data.length;
-  const end8 = n - (n % 8);
-  while (i < end8) {
-    const a = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) ^ c;
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]!
-      ^ t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
-    i += 8;
-  }
-  while (i < n) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
+  return crc32cUpdate(crc, data);
 }
 
 if (import.meta.main) {

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { testEnv, uniqueName, type TestEndpoints } from '../env/endpoints.ts';
 import { loadKubeConfig, makeKube, isAlreadyExists, type Kube } from '../../operator/kube.ts';
 import { GROUP, VERSION, PLURAL, type DataSync } from '../../api/types.ts';
+import { waitFor } from '../env/wait.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CRD_FILE = path.join(ROOT, 'crds/datasync.yaml');
@@ -77,20 +78,7 @@ export async function createNamespace(c: Cluster, prefix: string): Promise<strin
   return name;
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await sleep(intervalMs);
-  }
-}
+export { waitFor };
 
 export async function getDataSync(c: Cluster, namespace: string, name: string): Promise<DataSync> {
   return (await c.kube.custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name })) as DataSync;
