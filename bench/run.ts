@@ -20,7 +20,8 @@ import type { Bench } from './scenarios/common.ts';
 import { b1, b2, b3 } from './scenarios/transfer.ts';
 import { b4, b4real } from './scenarios/listing.ts';
 import { b5 } from './scenarios/hdfs.ts';
-import { b6, b7 } from './scenarios/scaling.ts';
+import { b6 } from './scenarios/operator.ts';
+import { b7 } from './scenarios/scaling.ts';
 
 // In run order. B4R (B4's 200,000 real objects, full mode only) runs last: its one-time upload
 // into the persistent MinIO must not crowd the other scenarios out of the time budget.

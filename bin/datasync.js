@@ -1,8 +1,22 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
+// --max-semi-space-size=4: under the planner's allocation rate V8 grows the young generation to
+// its largest semi-spaces, and a plan over 1,000,000 listed objects peaked at 351 MiB RSS; with
+// 4 MiB semi-spaces it peaked at 198 MiB and ran no slower (6.0 s vs 6.7 s). Copy buffers live
+// outside the JS heap, so B1/B2 throughput is unchanged. Shard workers inherit it (fork passes
+// execArgv). It must be a start-up flag: v8.setFlagsFromString comes too late for heap sizing.
 // Launcher: runs the compiled CLI when present (production images), else the TypeScript sources
 // directly (Node 24 strips types).
 import { existsSync } from 'node:fs';
+import module from 'node:module';
+import { homedir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+// Every shard worker is a new process that loads the CLI and the AWS SDK again: about 310 ms of
+// CPU from TypeScript sources, 120 ms with V8's on-disk compile cache (which also keeps the
+// type-stripped output). Under the user's own cache directory, not a shared /tmp; where that is
+// not writable (read-only root in pods) Node just runs without it.
+module.enableCompileCache?.(process.env['DATASYNC_COMPILE_CACHE'] ?? path.join(homedir(), '.cache', 'datasync', 'compile-cache'));
 
 const compiled = new URL('../dist/copier/cli.js', import.meta.url);
 const { main } = existsSync(fileURLToPath(compiled)) ? await import(compiled.href) : await import('../copier/cli.ts');

@@ -26,3 +26,14 @@ test('slicing-by-8 CRC32C equals @aws-crypto/crc32c at every length and across c
     assert.equal(new Ours().update(data.subarray(0, cut)).update(data.subarray(cut)).digest(), expected, `length ${n} in two chunks`);
   }
 });
+
+test('word-at-a-time CRC32C is exact at every byte alignment of the input (views into a larger buffer)', async () => {
+  const { Crc32c: Reference } = await import('@aws-crypto/crc32c');
+  const big = randomBytes(4096);
+  for (let offset = 0; offset < 8; offset++) {
+    for (const n of [0, 1, 3, 4, 5, 8, 11, 16, 31, 100, 1001]) {
+      const view = big.subarray(offset, offset + n);
+      assert.equal(crc32cOf(view), new Reference().update(view).digest() >>> 0, `offset ${offset}, length ${n}`);
+    }
+  }
+});

@@ -3,9 +3,10 @@
 import { Transform, type TransformCallback } from 'node:stream';
 import type { Checksum } from './backends/backend.ts';
 
-// Slicing-by-8 CRC32C in plain JS: eight table lookups per eight bytes. Profiling B1 showed the
-// byte-at-a-time @aws-crypto/crc32c at 41-45% of copier CPU (33 MiB/s); this runs ~13x faster
-// (bench/micro/crc32c.ts). Tests check it against @aws-crypto/crc32c as an independent reference.
+// Slicing-by-8 CRC32C in plain JS: eight table lookups per eight bytes, read as two aligned 32-bit
+// words. Profiling B1 showed the byte-at-a-time @aws-crypto/crc32c at 41-45% of copier CPU
+// (33 MiB/s); slicing-by-8 ran ~13x faster, and word loads doubled that again (~1.5 GiB/s,
+// bench/micro/crc32c.ts). Tests check it against @aws-crypto/crc32c as an independent reference.
 const CASTAGNOLI = 0x82f63b78;
 const TABLES: Uint32Array[] = Array.from({ length: 8 }, () => new Uint32Array(256));
 for (let i = 0; i < 256; i++) {
@@ -16,6 +17,9 @@ for (let i = 0; i < 256; i++) {
 for (let i = 0; i < 256; i++) {
   for (let k = 1; k < 8; k++) TABLES[k]![i] = (TABLES[k - 1]![i]! >>> 8) ^ TABLES[0]![TABLES[k - 1]![i]! & 0xff]!;
 }
+/** Word loads give bytes in memory order only on little-endian hosts (x86-64, arm64); others go bytewise. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const EMPTY_WORDS = new Uint32Array(0);
 
 /** Continues a CRC32C: `crc` is the finalised value of the bytes before `data` (0 to start). */
 export function crc32cUpdate(crc: number, data: Uint8Array): number {
@@ -23,12 +27,18 @@ export function crc32cUpdate(crc: number, data: Uint8Array): number {
   let c = ~crc >>> 0;
   let i = 0;
   const n = data.length;
-  const end8 = n - (n % 8);
-  while (i < end8) {
-    const a = (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24)) ^ c;
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]!
-      ^ t3[data[i + 4]!]! ^ t2[data[i + 5]!]! ^ t1[data[i + 6]!]! ^ t0[data[i + 7]!]!;
-    i += 8;
+  if (LITTLE_ENDIAN) {
+    // Bytewise up to a 4-byte boundary, then two words per step over whole 8-byte groups.
+    while (i < n && ((data.byteOffset + i) & 3) !== 0) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
+    const words = Math.floor((n - i) / 8) * 2;
+    const w = words > 0 ? new Uint32Array(data.buffer, data.byteOffset + i, words) : EMPTY_WORDS;
+    for (let j = 0; j < words; j += 2) {
+      const a = w[j]! ^ c;
+      const b = w[j + 1]!;
+      c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]!
+        ^ t3[b & 0xff]! ^ t2[(b >>> 8) & 0xff]! ^ t1[(b >>> 16) & 0xff]! ^ t0[b >>> 24]!;
+    }
+    i += words * 4;
   }
   while (i < n) c = t0[(c ^ data[i++]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;

@@ -1,6 +1,7 @@
 // The `datasync` command line. Local runs (`run`, `plan`, `validate`) and the worker commands the
 // operator runs in Job pods (`worker plan|copy|commit`), per docs/design.md.
 import { parseArgs } from 'node:util';
+import { once } from 'node:events';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -13,6 +14,7 @@ import { writeTerminationLog } from './runtime/termination-log.ts';
 import { commitPhase, copyPhase, openRun, planPhase } from './phases.ts';
 import { failedReport, runLocally } from './local-run.ts';
 import { planDecisions } from './plan/planner.ts';
+import { openIndex } from './plan/mtime-index.ts';
 import type { ShardProgress } from './copy/worker.ts';
 import { checkDeleteGuard } from './commit/guard.ts';
 import { DataSyncError } from './errors.ts';
@@ -126,14 +128,18 @@ async function planCommand(args: string[]): Promise<number> {
   const opened = await openRun({ runId: 'dry-run', trigger: 'Cli', spec });
   const counts = { copy: 0, skip: 0, delete: 0, keep: 0, filtered: 0, copyBytes: 0, destination: 0, sourceInScope: 0 };
   try {
-    for await (const p of planDecisions(opened.options, opened.source, opened.destination)) {
+    // The destination's recorded-mtime index answers for the objects it describes, as in a run
+    // (read only here): the same decisions without a HEAD per unchanged object.
+    const index = opened.destination.features.listModTimeIsUploadTime ? openIndex(opened.state, opened.options.state.prefix, opened.destination.location) : undefined;
+    for await (const p of planDecisions(opened.options, opened.source, opened.destination, undefined, undefined, index)) {
       const a = p.decision.action;
       counts[a]++;
       if (a === 'copy') counts.copyBytes += p.src!.size;
       if (a === 'copy' || a === 'skip') counts.sourceInScope++;
       if (p.dst && a !== 'filtered') counts.destination++;
-      if (values['json']) process.stdout.write(`${JSON.stringify({ action: a, path: p.path, reason: p.decision.reason, size: p.src?.size ?? p.dst?.size })}\n`);
-      else process.stdout.write(`${a.padEnd(8)} ${p.path}  (${p.decision.reason})\n`);
+      const line = values['json'] ? `${JSON.stringify({ action: a, path: p.path, reason: p.decision.reason, size: p.src?.size ?? p.dst?.size })}\n` : `${a.padEnd(8)} ${p.path}  (${p.decision.reason})\n`;
+      // Waits for a pipe to take it: planning outruns a reader, and unwritten lines would pile up in memory.
+      if (!process.stdout.write(line)) await once(process.stdout, 'drain');
     }
   } finally {
     await opened.close();

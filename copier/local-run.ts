@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { RunReport } from '../api/types.ts';
 import type { Logger } from './log.ts';
 import { buildOptions } from './options.ts';
-import { commitPhase, planPhase } from './phases.ts';
+import { commitWith, openRun, planWith } from './phases.ts';
 import { writeRunConfig, type RunConfig } from './runtime/run-config.ts';
 import { EXIT_CONFIG, EXIT_FILES_FAILED, EXIT_OK } from './runtime/exit-codes.ts';
 import { ProgressBoard, startProgressRenderer } from './runtime/progress.ts';
@@ -24,11 +24,14 @@ export interface LocalRunOptions {
 export async function runLocally(cfg: RunConfig, opts: LocalRunOptions): Promise<RunReport> {
   const options = buildOptions(cfg.spec);
   const startTime = new Date().toISOString();
+  // One set of backends for plan and commit in this process: the SDK clients are built once and
+  // the commit reuses the plan's connections (the shards are other processes with their own).
+  const opened = await openRun(cfg);
   const dir = mkdtempSync(path.join(tmpdir(), 'datasync-run-'));
   const configFile = path.join(dir, 'run.json');
-  writeRunConfig(configFile, cfg);
   try {
-    const plan = await planPhase(cfg, startTime);
+    writeRunConfig(configFile, cfg);
+    const plan = await planWith(opened, cfg, startTime, opts.log);
     opts.log.info({ runId: cfg.runId, totals: plan.totals }, 'planned');
     const board = new ProgressBoard();
     for (const s of plan.shards) board.update({ shard: s.index, filesTotal: s.files, filesDone: 0, bytesTotal: s.bytes, bytesDone: 0, filesSkipped: 0, filesFailed: 0, transferring: 0 });
@@ -41,8 +44,9 @@ export async function runLocally(cfg: RunConfig, opts: LocalRunOptions): Promise
     } finally {
       stop();
     }
-    return await commitPhase(cfg, opts.log, priorError);
+    return await commitWith(opened, cfg, opts.log, priorError);
   } finally {
+    await opened.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -10,6 +10,8 @@ import { writePlan } from './plan/planner.ts';
 import type { Plan } from './plan/manifest.ts';
 import { runShard, type ShardProgress, type ShardSummary } from './copy/worker.ts';
 import { runCommit } from './commit/committer.ts';
+import { recordWrites } from './commit/receipts.ts';
+import { RunState } from './runtime/state.ts';
 
 export interface Opened {
   options: RunOptions;
@@ -42,17 +44,35 @@ async function withRun<T>(cfg: RunConfig, fn: (o: Opened) => Promise<T>): Promis
   }
 }
 
-export function planPhase(cfg: RunConfig, startTime?: string): Promise<Plan> {
-  return withRun(cfg, (o) => writePlan({
+export function planPhase(cfg: RunConfig, startTime?: string, log?: Logger): Promise<Plan> {
+  return withRun(cfg, (o) => planWith(o, cfg, startTime, log));
+}
+
+/** The plan phase on backends the caller opened (`datasync run` keeps them for the commit). */
+export function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Logger): Promise<Plan> {
+  return writePlan({
     runId: cfg.runId, trigger: cfg.trigger, options: o.options, source: o.source, destination: o.destination, state: o.state, ...(startTime ? { startTime } : {}),
-    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}),
-  }));
+    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), log,
+  });
 }
 
 export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary> {
-  return withRun(cfg, (o) => runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
+  return withRun(cfg, async (o) => {
+    // What the shard writes becomes the destination's recorded-mtime index at commit
+    // (copier/commit/receipts.ts), so the next run reads those mtimes without a HEAD each.
+    const receipts = recordWrites(o.destination, new RunState(o.state, o.options.state.prefix, cfg.runId), shard, log);
+    try {
+      return await runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: receipts?.backend ?? o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) });
+    } finally {
+      await receipts?.close();
+    }
+  });
 }
 
 export function commitPhase(cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
-  return withRun(cfg, (o) => runCommit({ runId: cfg.runId, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(priorError ? { priorError } : {}) }));
+  return withRun(cfg, (o) => commitWith(o, cfg, log, priorError));
+}
+
+export function commitWith(o: Opened, cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
+  return runCommit({ runId: cfg.runId, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(priorError ? { priorError } : {}) });
 }

@@ -2,9 +2,12 @@
 // in-cluster config applies; outside one, KUBECONFIG (or ~/.kube/config).
 import {
   KubeConfig, CoreV1Api, BatchV1Api, CustomObjectsApi, CoordinationV1Api, RbacAuthorizationV1Api,
-  PatchStrategy, setHeaderOptions, Watch,
+  PatchStrategy, setHeaderOptions, Watch, type Cluster,
 } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
 import { existsSync } from 'node:fs';
+import type { AgentOptions } from 'node:https';
+import { isDeepStrictEqual } from 'node:util';
 
 export interface Kube {
   config: KubeConfig;
@@ -31,7 +34,50 @@ export function loadKubeConfig(kubeconfigPath?: string): KubeConfig {
   return kc;
 }
 
+type MakeDispatcher = (cluster: Cluster | null, agentOptions: AgentOptions) => Dispatcher | undefined;
+const SHARED = Symbol.for('datasync.sharedConnections');
+/** How long a replaced pool keeps serving the requests already handed to it before it is closed. */
+export const RETIRED_POOL_CLOSE_MS = 60_000;
+
+/**
+ * Makes every request through `kc` share one connection pool: the API clients makeApiClient builds
+ * and Watch (both get their dispatcher from KubeConfig.applySecurityAuthentication). client-node
+ * 2.x builds a new undici Agent for every request (KubeConfig.createDispatcher), so every call paid
+ * a TCP and TLS handshake and left a socket in TIME_WAIT. With one Agent requests reuse keep-alive
+ * connections; the API server offers HTTP/2, so requests and watches multiplex on one connection.
+ * Used by the operator (makeKube) and by the copier's progress reporter (one patch every 2 s).
+ *
+ * Rotation. The bearer token is a header, applied per request exactly as before (client-node's
+ * FileAuth re-reads a projected ServiceAccount token file at most every 60 s), so token rotation
+ * needs nothing here. The TLS material (CA, client certificate and key) belongs to the pool: the
+ * client still reads it for every request, and it is compared with what the current pool was built
+ * from; when it differs (a rotated client certificate or CA bundle) a new pool is built for this
+ * and later requests, and the old one is closed RETIRED_POOL_CLOSE_MS later (closing is graceful:
+ * what it is still serving, e.g. an open watch, finishes on its connection). So rotated files take
+ * effect at the next request, as they did, and only a rotation pays a new handshake. Returns `kc`.
+ */
+export function shareConnections(kc: KubeConfig): KubeConfig {
+  const target = kc as unknown as { createDispatcher?: MakeDispatcher; [SHARED]?: boolean };
+  const make = target.createDispatcher;
+  // A client without this (private) method still works, one connection per request; the unit test
+  // operator/kube.test.ts fails on such an upgrade.
+  if (target[SHARED] || typeof make !== 'function') return kc;
+  let current: { options: unknown; dispatcher: Dispatcher | undefined } | undefined;
+  target.createDispatcher = (cluster, agentOptions) => {
+    const options = kc.createDispatcherOptions(cluster, agentOptions);
+    if (current && isDeepStrictEqual(current.options, options)) return current.dispatcher;
+    const retired = current?.dispatcher;
+    current = { options, dispatcher: make.call(kc, cluster, agentOptions) };
+    if (retired) setTimeout(() => { retired.close().catch(() => {}); }, RETIRED_POOL_CLOSE_MS).unref();
+    return current.dispatcher;
+  };
+  target[SHARED] = true;
+  return kc;
+}
+
+/** The clients, all on one connection pool (shareConnections). */
 export function makeKube(config: KubeConfig): Kube {
+  shareConnections(config);
   return {
     config,
     core: config.makeApiClient(CoreV1Api),

@@ -13,7 +13,7 @@ import { createMetrics } from './metrics.ts';
 import { Controller } from './controller.ts';
 import { LeaderElector } from './leader.ts';
 import { startHttpServer } from './http.ts';
-import type { CopierDefaults } from './resources.ts';
+import { copierDefaults } from './resources.ts';
 
 const USAGE = `usage: datasync-operator [flags]
   --namespaces LIST              comma-separated namespaces to watch (default: all)
@@ -125,14 +125,3 @@ main().catch((err: unknown) => {
   process.exit(1);
 });
 
-/** The chart passes copier defaults as flags and env: the image, and resources as JSON. */
-function copierDefaults(imageFlag: string | undefined): CopierDefaults {
-  const image = imageFlag ?? process.env['DATASYNC_COPIER_IMAGE'] ?? 'ghcr.io/datasync-dev/datasync:0.1.0';
-  const resourcesJson = process.env['DATASYNC_COPIER_RESOURCES'];
-  if (!resourcesJson) return { image };
-  try {
-    return { image, resources: JSON.parse(resourcesJson) as NonNullable<CopierDefaults['resources']> };
-  } catch (err) {
-    throw new Error(`DATASYNC_COPIER_RESOURCES is not valid JSON: ${(err as Error).message}`);
-  }
-}

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { runJob, runConfigMap } from './resources.ts';
+import { runJob, runConfigMap, copierDefaults } from './resources.ts';
 import type { DataSync } from '../api/types.ts';
 import type { RunMeta } from './policy/trigger.ts';
 
@@ -55,7 +55,24 @@ test('copier pods are hardened and get credentials only by mounting the Secret',
 test('run config freezes the spec for the run', () => {
   const cm = runConfigMap(ds, run);
   assert.equal(cm.metadata?.name, 'nightly-g2');
-  assert.deepEqual(JSON.parse(cm.data?.['run.json'] ?? '{}'), { runId: 'g2', trigger: 'Generation', namespace: 'analytics', name: 'nightly', spec: ds.spec });
+  assert.deepEqual(JSON.parse(cm.data?.['run.json'] ?? '{}'), { runId: 'g2', trigger: 'Generation', namespace: 'analytics', name: 'nightly', spec: ds.spec, asOf: '2026-01-01T00:00:00Z' });
+});
+
+test('run config asOf: a scheduled run plans as of its slot, every other run as of its start', () => {
+  const asOf = (meta: RunMeta): unknown => JSON.parse(runConfigMap(ds, meta).data?.['run.json'] ?? '{}').asOf;
+  // Started 47 minutes late (e.g. Forbid waited for the previous run): minAge and lookback still
+  // count from 02:00, the time the run stands for.
+  assert.equal(asOf({ id: 's202611210200', trigger: 'Schedule', generation: 2, startTime: '2026-11-21T02:47:13.000Z', scheduledTime: '2026-11-21T02:00:00.000Z' }), '2026-11-21T02:00:00.000Z');
+  assert.equal(asOf({ id: 'w20261121024713', trigger: 'Watch', generation: 2, startTime: '2026-11-21T02:47:13.000Z' }), '2026-11-21T02:47:13.000Z');
+  assert.equal(asOf({ id: 'm2-abcd', trigger: 'Manual', generation: 2, startTime: '2026-11-21T02:47:13.000Z', manual: 'x' }), '2026-11-21T02:47:13.000Z');
+});
+
+test('copier defaults: flag, then DATASYNC_COPIER_IMAGE, then the released image; resources as JSON', () => {
+  assert.deepEqual(copierDefaults('img:flag', { DATASYNC_COPIER_IMAGE: 'img:env' }), { image: 'img:flag' });
+  assert.deepEqual(copierDefaults(undefined, { DATASYNC_COPIER_IMAGE: 'img:env' }), { image: 'img:env' });
+  assert.deepEqual(copierDefaults(undefined, {}), { image: 'ghcr.io/datasync-dev/datasync:0.1.0' });
+  assert.deepEqual(copierDefaults(undefined, { DATASYNC_COPIER_RESOURCES: '{"limits":{"memory":"1Gi"}}' }).resources, { limits: { memory: '1Gi' } });
+  assert.throws(() => copierDefaults(undefined, { DATASYNC_COPIER_RESOURCES: '{' }), /DATASYNC_COPIER_RESOURCES is not valid JSON/);
 });
 
 test('long names stay valid label values', async () => {

@@ -24,6 +24,22 @@ export interface CopierDefaults {
   resources?: NonNullable<DataSyncSpec['copier']>['resources'];
 }
 
+/**
+ * The copier defaults the operator was started with: `--copier-image`, else $DATASYNC_COPIER_IMAGE,
+ * else the released image; resources from $DATASYNC_COPIER_RESOURCES (JSON), as the chart passes them.
+ * Exported so tests that run the Controller in-process build it exactly as main.ts does.
+ */
+export function copierDefaults(imageFlag: string | undefined, env: NodeJS.ProcessEnv = process.env): CopierDefaults {
+  const image = imageFlag ?? env['DATASYNC_COPIER_IMAGE'] ?? 'ghcr.io/datasync-dev/datasync:0.1.0';
+  const resourcesJson = env['DATASYNC_COPIER_RESOURCES'];
+  if (!resourcesJson) return { image };
+  try {
+    return { image, resources: JSON.parse(resourcesJson) as NonNullable<CopierDefaults['resources']> };
+  } catch (err) {
+    throw new Error(`DATASYNC_COPIER_RESOURCES is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
 export function ownerReference(ds: DataSync): V1OwnerReference {
   return { apiVersion: `${GROUP}/${VERSION}`, kind: KIND, name: ds.metadata.name, uid: String(ds.metadata.uid), controller: true, blockOwnerDeletion: true };
 }
@@ -37,9 +53,19 @@ export function runLabels(ds: DataSync, runId: string, step?: Step): Record<stri
   };
 }
 
+/**
+ * The time a run plans as (`asOf`: filters.minAge and partitions.lookback are measured from it): a
+ * scheduled run plans as of its slot, so one that starts late (a busy cluster, an operator restart,
+ * Forbid waiting for the previous run) selects what it would have selected on time; every other
+ * run plans as of its start by the operator's clock, not the copier pod's.
+ */
+export function runAsOf(run: RunMeta): string {
+  return run.trigger === 'Schedule' && run.scheduledTime ? run.scheduledTime : run.startTime;
+}
+
 /** The run config every worker reads (docs/design.md "Run config"); the spec is frozen at run start. */
 export function runConfigMap(ds: DataSync, run: RunMeta): V1ConfigMap {
-  const config = { runId: run.id, trigger: run.trigger, namespace: ds.metadata.namespace, name: ds.metadata.name, spec: ds.spec };
+  const config = { runId: run.id, trigger: run.trigger, namespace: ds.metadata.namespace, name: ds.metadata.name, spec: ds.spec, asOf: runAsOf(run) };
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',

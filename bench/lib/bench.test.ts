@@ -4,11 +4,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startSynthetic } from './synthetic-s3.ts';
 import { startThrottleProxy } from './throttle-proxy.ts';
+import { startS3Tap } from './s3-tap.ts';
 import { median, alternate } from './stats.ts';
 import { judge } from './report.ts';
 import { summarise } from '../profile-summary.ts';
@@ -99,4 +101,38 @@ test('slicing-by-8 CRC32C equals @aws-crypto/crc32c, also when continued across 
   assert.equal(crc32cSlice8(data), ref);
   assert.equal(crc32cSlice8(data.subarray(300), crc32cSlice8(data.subarray(0, 300))), ref);
   assert.equal(crc32cSlice8(Buffer.from('123456789')), 0xe3069283);
+});
+
+test('S3 tap forwards requests unchanged (Host kept) and timestamps the first body byte of each PUT', async () => {
+  const seen: Array<{ method: string | undefined; url: string | undefined; host: string | undefined; body: string }> = [];
+  const upstream = createHttpServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('end', () => { seen.push({ method: req.method, url: req.url, host: req.headers.host, body }); res.writeHead(200, { etag: '"x"' }); res.end('ok'); });
+  });
+  await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+  const tap = await startS3Tap((upstream.address() as { port: number }).port);
+  try {
+    const before = performance.timeOrigin + performance.now();
+    const { status, etag, text } = await new Promise<{ status: number; etag: string; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${tap.endpoint}/bkt/dir/a%20b.bin?x-id=PutObject`, { method: 'PUT', headers: { 'content-length': '5', expect: '100-continue' } }, (res) => {
+        let t = '';
+        res.on('data', (d: Buffer) => { t += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: String(res.headers.etag), text: t }));
+      });
+      req.on('error', reject);
+      req.end('hello');
+    });
+    assert.equal(status, 200);
+    assert.equal(etag, '"x"');
+    assert.equal(text, 'ok');
+    assert.deepEqual(seen, [{ method: 'PUT', url: '/bkt/dir/a%20b.bin?x-id=PutObject', host: new URL(tap.endpoint).host, body: 'hello' }]);
+    const at = tap.firstBodyByte('/bkt/dir/a b.bin');
+    assert.ok(at !== undefined && at >= before);
+    assert.equal(tap.firstBodyByte('/bkt/other'), undefined);
+    assert.equal(tap.records[0]?.bodyBytes, 5);
+  } finally {
+    await tap.close();
+    upstream.close();
+  }
 });

@@ -20,6 +20,8 @@ export interface ResultRow {
   met: boolean | null;
   unit: string;
   peerFlags: string;
+  /** DataSync's own settings in this row's runs (the spec's parallelism), beside the peer's flags. */
+  datasyncFlags?: string;
   dataset: string;
   runs: { datasync: number[]; peer: number[] };
   notes: string;
@@ -56,10 +58,10 @@ export function judge(ratio: number | null, target: string | null): boolean | nu
 const fmt = (v: number | null, digits = 2) => (v === null || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 
 export function table(rows: ResultRow[]): string {
-  const head = ['scenario', 'metric', 'datasync', 'peer', 'peer value', 'ratio', 'target', 'met', 'peer flags', 'notes'];
+  const head = ['scenario', 'metric', 'datasync', 'peer', 'peer value', 'ratio', 'target', 'met', 'datasync flags', 'peer flags', 'notes'];
   const body = rows.map((r) => [
     r.scenario, `${r.metric} (${r.unit})`, fmt(r.datasync), r.peer, fmt(r.peerValue), fmt(r.ratio), r.target ?? '—',
-    r.met === null ? '—' : r.met ? 'yes' : 'NO', r.peerFlags || '—', r.notes.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160),
+    r.met === null ? '—' : r.met ? 'yes' : 'NO', r.datasyncFlags || '—', r.peerFlags || '—', r.notes.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160),
   ]);
   const md = [head, head.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
   return md.join('\n');

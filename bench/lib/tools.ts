@@ -64,7 +64,9 @@ export async function datasync(ctx: Ctx, sub: 'run' | 'plan', manifest: string, 
   const report = `${manifest}.report.json`;
   const args = sub === 'run' ? [CLI, 'run', '-f', manifest, '--report', report, '--quiet'] : [CLI, 'plan', '-f', manifest];
   const env = s3Env(ctx.s3, nodeOptions ? { NODE_OPTIONS: nodeOptions } : {});
-  const result = check(await runTimed(process.execPath, args, { env, timeoutMs: ctx.timeoutMs }));
+  // Started through its shebang, as the `datasync` command users and the image run, so the
+  // launcher's node flags apply.
+  const result = check(await runTimed(args[0]!, args.slice(1), { env, timeoutMs: ctx.timeoutMs }));
   let parsed: unknown = null;
   try { parsed = JSON.parse((await import('node:fs')).readFileSync(report, 'utf8')); } catch { /* plan may not write one */ }
   return { result, report: parsed };

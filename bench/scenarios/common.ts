@@ -29,6 +29,7 @@ export interface RowSpec {
   unit: string;
   peer: string;
   peerFlags: string;
+  datasyncFlags?: string;
   dataset: string;
   target: string | null;
   /** 'higher': ratio = datasync/peer, more is better. 'lower': ratio = datasync/peer, less is better. */
@@ -48,7 +49,8 @@ export function row(spec: RowSpec, ds: Outcome<number> | undefined, peer: Outcom
   ].filter(Boolean).join('; ');
   return {
     scenario: spec.scenario, metric: spec.metric, unit: spec.unit, datasync: d, peer: spec.peer, peerValue: p, ratio,
-    target: spec.target, met: judge(spec.targetOn === 'datasync' ? d : ratio, spec.target), peerFlags: spec.peerFlags, dataset: spec.dataset,
+    target: spec.target, met: judge(spec.targetOn === 'datasync' ? d : ratio, spec.target), peerFlags: spec.peerFlags,
+    ...(spec.datasyncFlags ? { datasyncFlags: spec.datasyncFlags } : {}), dataset: spec.dataset,
     runs: { datasync: ds?.samples ?? [], peer: peer?.samples ?? [] }, notes,
   };
 }

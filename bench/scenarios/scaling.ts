@@ -51,24 +51,3 @@ export async function b7(b: Bench): Promise<void> {
     await proxy.close();
   }
 }
-
-/**
- * B6 needs the operator, the local control plane and the pod runner driven together (apply →
- * first byte, apply → Succeeded, progress → status latency, RSS with 500 idle objects). The pieces
- * exist (operator/main.ts, test/env/environment.ts, test/env/podrunner/), but the driver is not
- * written yet, so the four rows say so instead of disappearing.
- */
-export async function b6(b: Bench): Promise<void> {
-  const { existsSync } = await import('node:fs');
-  const path = await import('node:path');
-  const { REPO } = await import('../lib/tools.ts');
-  const operator = existsSync(path.join(REPO, 'operator/main.ts'));
-  const podRunner = existsSync(path.join(REPO, 'test/env/podrunner'));
-  const why = !operator ? 'the operator has no entry point (operator/main.ts) yet'
-    : !podRunner ? 'the local pod runner (test/env/podrunner/) is not there yet'
-    : 'the operator and the pod runner exist, but the bench driver for B6 is not written yet';
-  for (const metric of ['apply → first byte copied (1 file)', 'apply → Succeeded (1 file)', 'shard progress → status latency', 'operator RSS with 500 idle DataSync objects']) {
-    b.rows.push({ scenario: 'B6 operator overhead', metric, unit: metric.includes('RSS') ? 'MiB' : 's', datasync: null, peer: '—', peerValue: null, ratio: null, target: null, met: null,
-      peerFlags: '—', dataset: 'local control plane + pod runner', runs: { datasync: [], peer: [] }, notes: `not measured: ${why}` });
-  }
-}

@@ -20,14 +20,26 @@ interface Tool {
   copy: (ds: Dataset, bucket: string) => Promise<RunResult>;
 }
 
-function datasyncSpec(b: Bench, ds: Dataset, bucket: string, mode: DataSyncSpec['mode'] = 'Copy'): DataSyncSpec {
-  return { source: { filesystem: { path: ds.dir } }, destination: s3Dest(b.ctx, bucket), mode };
+/**
+ * DataSync's settings per scenario, tuned like the peers' flags and printed beside them. `datasync
+ * run` starts one process per shard: on this 2-core machine, which MinIO shares, one process with
+ * many transfers beats four (each process pays its own start-up, and they contend for the cores).
+ */
+const PARALLELISM: Record<'b1' | 'b2' | 'b3', NonNullable<DataSyncSpec['parallelism']>> = {
+  b1: { shards: 1, transfersPerShard: 8 },
+  b2: { shards: 1, transfersPerShard: 64 },
+  b3: { shards: 1, transfersPerShard: 64 },
+};
+const flagsOf = (scenario: keyof typeof PARALLELISM) => `parallelism ${JSON.stringify(PARALLELISM[scenario]).replace(/"/g, '')}`;
+
+function datasyncSpec(b: Bench, ds: Dataset, bucket: string, scenario: keyof typeof PARALLELISM, mode: DataSyncSpec['mode'] = 'Copy'): DataSyncSpec {
+  return { source: { filesystem: { path: ds.dir } }, destination: s3Dest(b.ctx, bucket), mode, parallelism: PARALLELISM[scenario] };
 }
 
-function datasyncTool(b: Bench, scenario: string): Tool {
+function datasyncTool(b: Bench, scenario: 'b1' | 'b2'): Tool {
   return {
-    name: 'datasync', flags: 'defaults',
-    copy: async (ds, bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket)))).result,
+    name: 'datasync', flags: flagsOf(scenario),
+    copy: async (ds, bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket, scenario)))).result,
   };
 }
 
@@ -63,14 +75,14 @@ function blocked(b: Bench, tools: Tool[]): Tool[] {
  * One extra, untimed datasync run under --cpu-prof; NODE_OPTIONS reaches the shard processes too.
  * It uses the quick-size dataset: the profile's shape is the same and the full bench keeps its budget.
  */
-async function profileRun(b: Bench, scenario: string, ds: Dataset): Promise<void> {
+async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise<void> {
   if (b.datasyncBlocked) return;
   const dir = path.join(b.profileDir, scenario);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const bucket = await freshBucket(b.s3c, `prof-${scenario.toLowerCase()}`);
   try {
-    await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket)), `--cpu-prof --cpu-prof-dir=${dir}`);
+    await datasync(b.ctx, 'run', writeManifest(b.ctx, scenario, datasyncSpec(b, ds, bucket, scenario === 'B1' ? 'b1' : 'b2')), `--cpu-prof --cpu-prof-dir=${dir}`);
     b.log(`  profile written to ${dir}`);
   } catch (err) {
     b.log(`  profile run failed: ${(err as Error).message.slice(0, 300)}`);
@@ -108,16 +120,16 @@ export async function b1(b: Bench): Promise<void> {
   const out = await alternate(cs, b.rounds, b.log);
   const ds1 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
-  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
-  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
+  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b1'), target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b1'), target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
   // The ceiling is what this server took from ANY client in this run: the raw SDK loop signs every
   // payload with SHA-256 in one Node process and can fall below a Go or Python client on a loaded
   // machine, so the best median among the loop and the peers is the (stricter) reference.
   const candidates = ['ceiling', 'rclone', 's5cmd', 'aws-cli'].map((n) => ({ n, o: out.get(n) })).filter((c) => c.o && c.o.samples.length);
   const best = candidates.sort((x, y) => median(y.o!.samples) - median(x.o!.samples))[0];
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', peerFlags: `best of: raw SDK PUT loop (8 in flight, from memory; warp does not build here) and the peers`, target: '>= 0.7' },
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b1'), peerFlags: `best of: raw SDK PUT loop (8 in flight, from memory; warp does not build here) and the peers`, target: '>= 0.7' },
     ds1, best?.o, best ? `ceiling = ${best.n === 'ceiling' ? 'raw SDK PUT loop' : `${best.n} (beat the SDK loop's ${median(out.get('ceiling')?.samples ?? []).toFixed(0)} MiB/s)`}` : 'no ceiling measured'));
-  if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
+  if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', datasyncFlags: flagsOf('b1'), target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
   await profileRun(b, 'B1', b.quick ? ds : largeFiles(b.dataRoot, 8, 64));
 }
 
@@ -139,8 +151,8 @@ export async function b2(b: Bench): Promise<void> {
   const out = await alternate(contenders(b, blocked(b, tools), ds, fps, true), b.rounds, b.log);
   const ds2 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
-  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
-  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, target: '>= 1.0' }, ds2, out.get('s5cmd'), missing(b, 's5cmd')));
+  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b2'), target: '>= 1.0' }, ds2, out.get('s5cmd'), missing(b, 's5cmd')));
   await profileRun(b, 'B2', b.quick ? ds : smallFiles(b.dataRoot, 5000, 16));
   b3State.ds = ds;
 }
@@ -155,7 +167,7 @@ export async function b3(b: Bench): Promise<void> {
   const rcloneFlags = 'sync --checkers 64 --fast-list --checksum';
   const s5Flags = '--numworkers 256 sync (size and mtime)';
   const runners: Record<string, (bucket: string) => Promise<RunResult>> = {
-    datasync: async (bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, 'b3', datasyncSpec(b, ds, bucket, 'Sync')))).result,
+    datasync: async (bucket) => (await datasync(b.ctx, 'run', writeManifest(b.ctx, 'b3', datasyncSpec(b, ds, bucket, 'b3', 'Sync')))).result,
     rclone: (bucket) => rclone(b.ctx, ['sync', ds.dir, `minio:${bucket}`, '--checkers', '64', '--fast-list', '--checksum']),
     s5cmd: (bucket) => s5cmd(b.ctx, ['--numworkers', '256'], ['sync', `${ds.dir}/`, `s3://${bucket}/`]),
   };
@@ -177,8 +189,8 @@ export async function b3(b: Bench): Promise<void> {
   const base = { scenario: 'B3 nothing changed', metric: 'time', unit: 's', dataset: ds.label, ratioOf: 'lower' as const };
   const ds3 = out.get('datasync') ?? blockedOutcome(b);
   const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
-  b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, target: '<= 0.5' }, ds3, out.get('rclone'), note('rclone')));
-  b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, target: '<= 1.0' }, ds3, out.get('s5cmd'), note('s5cmd')));
+  b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 0.5' }, ds3, out.get('rclone'), note('rclone')));
+  b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 1.0' }, ds3, out.get('s5cmd'), note('s5cmd')));
   for (const bucket of b.state.values()) await dropBucket(b.s3c, bucket);
   b.state.clear();
 }

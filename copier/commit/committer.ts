@@ -1,7 +1,7 @@
 // The commit phase: join split files, account for every planned file from the shard journals,
 // delete destination extras (Sync) or verified sources (Move) within the maxDelete guard, and
 // write the run report to the state location.
-import type { Backend } from '../backends/backend.ts';
+import type { Backend, WriteResult } from '../backends/backend.ts';
 import type { FailedFile, RunOutcome, RunReport } from '../../api/types.ts';
 import type { RunOptions } from '../options.ts';
 import type { Logger } from '../log.ts';
@@ -16,6 +16,8 @@ import { combinePartChecksums, crc32cHex } from '../checksum.ts';
 import { commitPartitions } from '../partitions/engine.ts';
 import { EmptyDirCollector } from '../watch/prune-dirs.ts';
 import { recordRunRetries } from '../watch/retry-state.ts';
+import type { IndexEntry } from '../plan/mtime-index.ts';
+import { mergeReceipts, recordedMtime } from './receipts.ts';
 
 export interface CommitInput {
   runId: string;
@@ -36,11 +38,11 @@ const KEEP_RUNS = 20;
 export async function runCommit(input: CommitInput): Promise<RunReport> {
   const { options: opts, log } = input;
   const state = new RunState(input.state, opts.state.prefix, input.runId);
-  const plan = await state.getJson<Plan>(PLAN_FILE);
+  // Both read at once: a commit with nothing to account for is a handful of requests in all.
+  const [plan, earlier] = await Promise.all([state.getJson<Plan>(PLAN_FILE), state.getJson<RunReport>(REPORT_FILE)]);
   if (!plan) throw new DataSyncError(`run ${input.runId} has no plan in ${input.state.location}/${state.dir}`, { code: 'InvalidConfig', side: 'state' });
 
   // A repeated commit (a retried Job pod) reports what the first one did, and deletes nothing twice.
-  const earlier = await state.getJson<RunReport>(REPORT_FILE);
   if (earlier) return earlier;
 
   const t = { filesCopied: 0, bytesCopied: 0, filesFailed: 0, bytesFailed: 0 };
@@ -52,8 +54,10 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
   const splitRanges = new Map<string, JournalRecord[]>();
   const staged: Array<{ stagedPath: string; finalPath: string }> = []; // partition files to promote
 
-  // Pass 1: every planned item against its shard's journal (one shard in memory at a time).
-  for (const s of plan.shards) {
+  // Pass 1: every planned item against its shard's journal (one shard in memory at a time). A shard
+  // planned empty has neither items nor a journal: no requests for it.
+  const working = plan.shards.filter((s) => s.files > 0);
+  for (const s of working) {
     const latest = await latestRecords(state, s.index);
     for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
       const rec = latest.get(journalKey({ path: item.path, range: item.range?.index }));
@@ -72,7 +76,8 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
 
   // Split files: complete when every range is done; otherwise abort the upload.
   const copiedSplits = new Set<string>();
-  for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) {
+  const joined: IndexEntry[] = []; // facts for the recorded-mtime index, in splits.jsonl's path order
+  for await (const sf of plan.totals.splitFiles > 0 ? state.readLines<SplitFile>(SPLITS_FILE) : none<SplitFile>()) {
     const ranges = (splitRanges.get(sf.path) ?? []).sort((a, b) => (a.range ?? 0) - (b.range ?? 0));
     if (ranges.length !== sf.ranges) {
       fail(sf.path, `${sf.ranges - ranges.length} of ${sf.ranges} ranges did not finish`, sf.size);
@@ -81,7 +86,10 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
       continue;
     }
     try {
-      await completeSplit(input.destination, sf, ranges, opts);
+      const result = await completeSplit(input.destination, sf, ranges, opts);
+      // The upload was begun with the file's mtime in its metadata (planner.splitIntoRanges).
+      const mtimeMs = recordedMtime(sf.mtimeMs);
+      if (result?.version && mtimeMs !== undefined) joined.push({ path: sf.path, size: result.size, version: result.version, mtimeMs });
       t.filesCopied++; t.bytesCopied += sf.size;
       copiedSplits.add(sf.path);
     } catch (err) {
@@ -124,7 +132,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
         emptied.add(path);
         filesDeleted++; bytesDeleted += size;
       };
-      for (const s of plan.shards) {
+      for (const s of working) {
         const latest = await latestRecords(state, s.index);
         for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
           if (item.range) continue;
@@ -181,13 +189,24 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not update the retry counts');
   }
+  // What the copy phase wrote, into the destination's recorded-mtime index: the next run then needs
+  // no HEAD for these files. Only speed depends on it, so a failure is a warning.
+  try {
+    await mergeReceipts({ state, stateBackend: input.state, statePrefix: opts.state.prefix, destination: input.destination, plan, extra: joined, log });
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not update the recorded-mtime index');
+  }
   await state.putJson(REPORT_FILE, report);
   // The manifest and journals have served their purpose; the plan and report stay as the record.
-  await state.removeAllBut([PLAN_FILE, REPORT_FILE]).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up run state'));
-  await RunState.pruneRuns(input.state, opts.state.prefix, KEEP_RUNS, input.runId).catch((err) => log.warn({ err: (err as Error).message }, 'could not prune old runs'));
+  await Promise.all([
+    state.removeAllBut([PLAN_FILE, REPORT_FILE]).catch((err) => log.warn({ err: (err as Error).message }, 'could not clean up run state')),
+    RunState.pruneRuns(input.state, opts.state.prefix, KEEP_RUNS, input.runId).catch((err) => log.warn({ err: (err as Error).message }, 'could not prune old runs')),
+  ]);
   log.info({ runId: input.runId, outcome, filesCopied: t.filesCopied, filesFailed: t.filesFailed, filesDeleted }, 'commit done');
   return report;
 }
+
+async function* none<T>(): AsyncGenerator<T> {}
 
 async function latestRecords(state: RunState, shard: number): Promise<Map<string, JournalRecord>> {
   const latest = new Map<string, JournalRecord>();
@@ -198,7 +217,8 @@ async function latestRecords(state: RunState, shard: number): Promise<Map<string
   return latest;
 }
 
-async function completeSplit(destination: Backend, sf: SplitFile, ranges: JournalRecord[], opts: RunOptions): Promise<void> {
+/** Joins a split file; returns what the store reported, or undefined when an earlier commit already joined it. */
+async function completeSplit(destination: Backend, sf: SplitFile, ranges: JournalRecord[], opts: RunOptions): Promise<WriteResult | undefined> {
   const upload = destination.features.partUpload!;
   const parts = ranges.flatMap((r) => r.parts ?? []);
   try {
@@ -212,11 +232,12 @@ async function completeSplit(destination: Backend, sf: SplitFile, ranges: Journa
     if (opts.verify === 'Checksum' && expected !== undefined && stored !== undefined && stored !== crc32cHex(expected)) {
       throw new DataSyncError(`${sf.path}: joined crc32c ${stored}, parts combine to ${crc32cHex(expected)}`, { code: 'ChecksumMismatch', side: 'destination', path: sf.path });
     }
+    return result;
   } catch (err) {
     // A commit re-run after a completed upload finds no upload; the object being there is success.
     if (hasCode(err, 'NotFound')) {
       const st = await destination.stat(sf.path).catch(() => undefined);
-      if (st?.size === sf.size) return;
+      if (st?.size === sf.size) return undefined;
     }
     throw err;
   }

@@ -14,6 +14,8 @@ export class Journal {
   readonly #log: string;
   #pending: Array<{ record: JournalRecord; resolve: () => void; reject: (e: unknown) => void }> = [];
   #flushing: Promise<void> | undefined;
+  /** Ends the current batching delay early. */
+  #wake: (() => void) | undefined;
 
   constructor(state: RunState, shard: number) {
     this.#state = state;
@@ -36,9 +38,18 @@ export class Journal {
     });
   }
 
+  /** The shard has no more work: store what is pending now instead of after the batching delay. */
+  flushNow(): void {
+    this.#wake?.();
+  }
+
   async #flush(): Promise<void> {
     // Completions within the next FLUSH_DELAY_MS join this batch: one small write per batch, not per file.
-    await new Promise((r) => setTimeout(r, FLUSH_DELAY_MS));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FLUSH_DELAY_MS);
+      this.#wake = () => { clearTimeout(timer); resolve(); };
+    });
+    this.#wake = undefined;
     while (this.#pending.length) {
       const batch = this.#pending;
       this.#pending = [];

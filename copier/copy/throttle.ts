@@ -3,6 +3,7 @@
 // a chunk larger than the burst still passes, and the next caller waits the debt off.
 import { Transform, type TransformCallback } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Crc32c } from '../checksum.ts';
 
 export class TokenBucket {
   readonly rate: number;
@@ -23,17 +24,30 @@ export class TokenBucket {
   }
 }
 
-/** Pass-through that waits for tokens and reports every chunk (for live byte progress). */
+/**
+ * Pass-through that waits for tokens, reports every chunk (for live byte progress), counts bytes
+ * and, when asked, computes their CRC32C: one stage per transfer instead of one per concern, since
+ * per-stage overhead dominates for small files.
+ */
 export class MeteredStream extends Transform {
   readonly #bucket: TokenBucket | undefined;
   readonly #onBytes: (n: number) => void;
-  constructor(bucket: TokenBucket | undefined, onBytes: (n: number) => void) {
+  readonly #crc: Crc32c | undefined;
+  bytes = 0;
+  constructor(bucket: TokenBucket | undefined, onBytes: (n: number) => void, opts: { crc32c?: boolean } = {}) {
     super();
     this.#bucket = bucket;
     this.#onBytes = onBytes;
+    this.#crc = opts.crc32c ? new Crc32c() : undefined;
+  }
+  /** CRC32C of the bytes passed so far; undefined unless constructed with crc32c. */
+  get crc32c(): number | undefined {
+    return this.#crc?.digest();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const pass = () => {
+      this.bytes += chunk.length;
+      this.#crc?.update(chunk);
       this.#onBytes(chunk.length);
       cb(null, chunk);
     };

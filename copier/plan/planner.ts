@@ -1,5 +1,6 @@
 // The plan phase: stream both listings, merge them, decide per path (decide.ts), and write the
 // manifest (manifest.ts) to the run's state location. Nothing here is held per file in memory.
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,6 +12,11 @@ import { createFilter } from './filters.ts';
 import { mergeListings } from './merge.ts';
 import { decide, needsDetail, type Decision } from './decide.ts';
 import { crc32cFor, withRecordedModTime } from './details.ts';
+import {
+  describes, except, factFromStat, indexEntries, indexPath, IndexWriter, mergeIndexes, openIndex, readIndex,
+  type IndexCursor, type IndexEntry, type IndexStatus,
+} from './mtime-index.ts';
+import type { Logger } from '../log.ts';
 import { LineFile, ShardWriter } from './shard-writer.ts';
 import { createPartitionPlanner, PARTITIONS_FILE, type PartitionPlanner } from '../partitions/engine.ts';
 import { stagingPathFor } from '../partitions/publish.ts';
@@ -21,6 +27,11 @@ export interface PlannedPath {
   src?: Entry | undefined;
   dst?: Entry | undefined;
   decision: Decision | { action: 'filtered'; reason: string };
+  /**
+   * What the destination index should say about `dst` after this plan: an entry carried over from
+   * the old index (it described the listed object), or a fact this plan's HEAD established.
+   */
+  recorded?: { entry: IndexEntry; carried: boolean } | undefined;
 }
 
 /** Every path of both sides with its decision, in path order. Used by the planner and the dry run. */
@@ -28,69 +39,117 @@ export async function* planDecisions(
   opts: RunOptions, src: Backend, dst: Backend, now = Date.now(),
   // partition scope (copier/partitions): which partitions are ready, waiting, skipped.
   partitions: PartitionPlanner | undefined = opts.partitions ? createPartitionPlanner(opts.partitions, src, now) : undefined,
+  // The destination's recorded-mtime index (mtime-index.ts): answers instead of a HEAD when it
+  // describes the listed object (same path, size and ETag).
+  dstIndex?: IndexCursor,
 ): AsyncGenerator<PlannedPath> {
   const filter = createFilter(opts.filters, now);
   const statePrefix = opts.state.prefix;
   const stateIsDestination = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
   // DataSync's own state (manifests, journals, reports) is never data, on either side.
-  const withoutState = async function* (it: AsyncIterable<Entry>, extraPrefix?: string) {
-    for await (const e of it) {
-      if (e.path.startsWith(STATE_PREFIX) || (extraPrefix !== undefined && e.path.startsWith(extraPrefix))) continue;
-      yield e;
-    }
+  const extraPrefix = stateIsDestination ? statePrefix : undefined;
+  const skip = {
+    source: (e: Entry) => e.path.startsWith(STATE_PREFIX),
+    destination: (e: Entry) => e.path.startsWith(STATE_PREFIX) || (extraPrefix !== undefined && e.path.startsWith(extraPrefix)),
   };
-  const dstListing = withoutState(dst.list(), stateIsDestination ? statePrefix : undefined);
   // Scoping runs in path order; fetching details (a HEAD, or reading for a checksum) runs up to
   // DETAIL_CONCURRENCY paths ahead, and results still come out in path order.
   const scoped = async function* (): AsyncGenerator<PlannedPath | Unresolved> {
-    for await (const pair of mergeListings(withoutState(src.list()), dstListing)) {
+    for await (const pair of mergeListings(src.list(), dst.list(), skip)) {
       const { src: s, dst: d } = pair;
+      // Every destination entry is looked up (in listing order, one pass over the index), so the
+      // facts about objects this run does not compare (filtered, kept) carry over too.
+      const hit = d && dstIndex ? await dstIndex.seek(d.path) : undefined;
+      const known = hit && describes(hit, d!) ? hit : undefined;
+      if (hit && !known) await dstIndex!.drop(hit); // the object changed since: replaced by a HEAD's fact, or by the copy's receipt
+      const kept = known ? { recorded: { entry: known, carried: true } } : {};
       if (s) {
         const v = filter.source(s);
         if (!v.included) {
           // Out of scope: not copied, and a destination copy (if any) stays as it is.
-          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason } };
+          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept };
           continue;
         }
       } else if (d && !filter.path(pair.path).included) {
-        yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' } };
+        yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' }, ...kept };
         continue;
       }
       // partitions: only ready partitions are copied; Sync deletes only inside them.
       if (partitions) {
         const v = s ? await partitions.source(s) : await partitions.destinationOnly(d!);
         if (!v.included) {
-          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason } };
+          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept };
           continue;
         }
       }
-      yield { path: pair.path, src: s, dst: d, unresolved: true };
+      yield { path: pair.path, src: s, dst: d, unresolved: true, known };
     }
   };
-  const resolve = async (x: PlannedPath | Unresolved): Promise<PlannedPath> => {
+  const decided = (x: Unresolved, s: Entry | undefined, d: Entry | undefined, recorded: PlannedPath['recorded'], checksums = {}): PlannedPath => (
+    { path: x.path, src: s, dst: d, decision: decide({ src: s, dst: d, mode: opts.mode, compare: opts.compare, ...checksums }), ...(recorded ? { recorded } : {}) }
+  );
+  // Synchronous when nothing has to be fetched (the common case of a run where little changed:
+  // a promise per path was a good part of the planner's own CPU), asynchronous otherwise.
+  const resolve = (x: PlannedPath | Unresolved): PlannedPath | Promise<PlannedPath> => {
     if (!('unresolved' in x)) return x;
-    let { src: s, dst: d } = x;
+    const { src: s, dst: d } = x;
+    const carried = x.known ? { entry: x.known, carried: true } : undefined;
     const detail = needsDetail({ src: s, dst: d, compare: opts.compare });
+    if (detail === undefined) return decided(x, s, d, carried);
+    if (detail === 'mtime' && !src.features.listModTimeIsUploadTime) {
+      // The index describes this very object (same size and ETag): its recorded mtime, no HEAD.
+      if (x.known) return decided(x, s, { ...d!, mtimeMs: x.known.mtimeMs }, carried);
+      if (!dst.features.listModTimeIsUploadTime) return decided(x, s, d, carried);
+    }
+    return fetchAndDecide(x, detail);
+  };
+  const fetchAndDecide = async (x: Unresolved, detail: 'mtime' | 'checksum'): Promise<PlannedPath> => {
+    let { src: s, dst: d } = x;
+    let recorded = x.known ? { entry: x.known, carried: true } : undefined;
     if (detail === 'mtime') {
-      [s, d] = await Promise.all([withRecordedModTime(src, s!), withRecordedModTime(dst, d!)]);
+      const dstSide = async (): Promise<Entry> => {
+        // The index describes this very object (same size and ETag): its recorded mtime, no HEAD.
+        if (x.known) return { ...d!, mtimeMs: x.known.mtimeMs };
+        if (!dst.features.listModTimeIsUploadTime) return d!;
+        const st = await dst.stat(d!.path);
+        const fact = dstIndex ? factFromStat(st) : undefined;
+        if (fact) recorded = { entry: fact, carried: false };
+        return st;
+      };
+      [s, d] = await Promise.all([withRecordedModTime(src, s!), dstSide()]);
     }
     const checksums = detail === 'checksum' ? { srcChecksum: await crc32cFor(src, s!), dstChecksum: await crc32cFor(dst, d!) } : {};
-    return { path: x.path, src: s, dst: d, decision: decide({ src: s, dst: d, mode: opts.mode, compare: opts.compare, ...checksums }) };
+    return decided(x, s, d, recorded, checksums);
   };
   yield* mapOrdered(scoped(), DETAIL_CONCURRENCY, resolve);
 }
 
-interface Unresolved { path: string; src?: Entry | undefined; dst?: Entry | undefined; unresolved: true }
+async function* from<T>(items: T[]): AsyncGenerator<T> { yield* items; }
+
+async function nothingUnder(backend: Backend, prefix: string): Promise<boolean> {
+  for await (const _ of backend.list({ prefix })) return false;
+  return true;
+}
+
+interface Unresolved { path: string; src?: Entry | undefined; dst?: Entry | undefined; unresolved: true; known: IndexEntry | undefined }
 // A HEAD per same-size object on S3 (recorded mtime): as many in flight as rclone's --checkers 64.
 const DETAIL_CONCURRENCY = 64;
 
-/** Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit` items. */
-export async function* mapOrdered<T, R>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<R>): AsyncGenerator<R> {
-  const queue: Array<Promise<R>> = [];
+/**
+ * Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit`
+ * items. `fn` may answer at once (a value, not a promise): such a result is yielded as soon as
+ * everything before it has been.
+ */
+export async function* mapOrdered<T, R>(items: AsyncIterable<T>, limit: number, fn: (item: T) => R | Promise<R>): AsyncGenerator<R> {
+  const queue: Array<R | Promise<R>> = [];
   for await (const item of items) {
-    const p = fn(item);
-    p.catch(() => {}); // surfaced when its turn comes
-    queue.push(p);
+    const r = fn(item);
+    if (!(r instanceof Promise) && queue.length === 0) {
+      yield r;
+      continue;
+    }
+    if (r instanceof Promise) r.catch(() => {}); // surfaced when its turn comes
+    queue.push(r);
     if (queue.length >= limit) yield await queue.shift()!;
   }
   while (queue.length) yield await queue.shift()!;
@@ -106,6 +165,7 @@ export interface PlanRunInput {
   startTime?: string;
   /** The time the run plans as (minAge, partitions.lookback); defaults to now. */
   now?: number;
+  log?: Logger | undefined;
 }
 
 /** Plans a run and writes the manifest; returns the published totals. */
@@ -124,8 +184,18 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     // staging must sit on the destination itself (a rename cannot cross endpoints).
     const stageHere = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
     const partitions = opts.partitions ? createPartitionPlanner(opts.partitions, source, asOf) : undefined;
-    for await (const p of planDecisions(opts, source, destination, asOf, partitions)) {
+    // Only a destination whose listing lacks the recorded mtime needs the index (S3). The plan
+    // writes down only what differs from the old index: facts its HEADs established, and the old
+    // entries it did not carry over. A run where nothing changed writes neither.
+    let index: PlanIndex | undefined;
+    if (destination.features.listModTimeIsUploadTime) {
+      const dropped = new IndexWriter(path.join(work, 'index-dropped.jsonl'), destination.location);
+      const old = openIndex(input.state, opts.state.prefix, destination.location, (e) => dropped.add(e));
+      index = { old, fresh: new IndexWriter(path.join(work, 'index-fresh.jsonl'), destination.location), dropped, work };
+    }
+    for await (const p of planDecisions(opts, source, destination, asOf, partitions, index?.old)) {
       if (p.dst && p.decision.action !== 'filtered') totals.destinationFiles++;
+      if (index && p.recorded && !p.recorded.carried) await index.fresh.add(p.recorded.entry);
       switch (p.decision.action) {
         case 'copy': {
           const s = p.src!;
@@ -156,13 +226,21 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
       }
     }
     await shards.close();
+    if (index) await publishIndex(input, index);
     await deletes.close();
     await moveSkipped.close();
     await splits.close();
-    for (const [i, s] of shards.shards.entries()) await state.putFile(shardFile(i), s.file.file, s.file.bytes);
-    await state.putFile(DELETES_FILE, deletes.file, deletes.bytes);
-    await state.putFile(MOVE_SKIPPED_FILE, moveSkipped.file, moveSkipped.bytes);
-    await state.putFile(SPLITS_FILE, splits.file, splits.bytes);
+    // Empty lists are not written when the run's state is new: every reader treats an absent list as
+    // empty (RunState.readLines), so a run with nothing to copy stores plan.json alone instead of a
+    // request per list. A repeated plan of the same run (a retried plan Job) writes them all, so
+    // no list of the earlier attempt survives.
+    const lists: Array<[string, LineFile]> = [
+      ...shards.shards.map((s, i): [string, LineFile] => [shardFile(i), s.file]),
+      [DELETES_FILE, deletes], [MOVE_SKIPPED_FILE, moveSkipped], [SPLITS_FILE, splits],
+    ];
+    const fresh = await nothingUnder(input.state, state.dir);
+    const put = lists.filter(([, f]) => f.lines > 0 || !fresh);
+    for await (const _ of mapOrdered(from(put), 8, ([name, f]) => state.putFile(name, f.file, f.bytes))) void _;
     if (partitions) await state.putJson(PARTITIONS_FILE, partitions.summary()); // read by commitPartitions
     const createdAt = new Date().toISOString();
     const plan: Plan = {
@@ -170,7 +248,10 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
       createdAt,
       startTime: input.startTime ?? createdAt,
       ...(input.trigger ? { trigger: input.trigger } : {}),
-      shards: shards.shards.map((s, index) => ({ index, files: s.files, bytes: s.bytes })),
+      // Only the shards with work (0..used-1, see ShardWriter.used): a run of 1 file plans 1 shard
+      // whatever parallelism.shards says, one with nothing to copy plans none; the operator sizes the
+      // copy Job from this count (no copy Job for 0), `datasync run` forks one worker per shard.
+      shards: shards.shards.slice(0, shards.used).map((s, index) => ({ index, files: s.files, bytes: s.bytes })),
       totals,
     };
     // Written last: its presence means the manifest is complete.
@@ -178,6 +259,43 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
     return plan;
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+interface PlanIndex { old: IndexCursor; fresh: IndexWriter; dropped: IndexWriter; work: string }
+
+/**
+ * Publishes what this plan knows about the destination's recorded mtimes, right away: every entry
+ * is a fact about a stored object version, true whatever happens to the rest of the run. Files the
+ * copy phase writes are added by the commit (copier/commit/receipts.ts). When nothing was dropped
+ * from the old index and nothing added (a run where nothing changed), it is left as it is;
+ * otherwise the new one is the old one read again, less what was dropped, plus the new facts.
+ */
+async function publishIndex(input: PlanRunInput, index: PlanIndex): Promise<void> {
+  const { old, fresh, dropped } = index;
+  const location = input.destination.location;
+  const statePrefix = input.options.state.prefix;
+  const oldCount = await old.finish(); // what is left after the last listed path is dropped too
+  await fresh.close();
+  await dropped.close();
+  const key = indexPath(statePrefix, location);
+  const log = input.log;
+  const unchanged = old.source.status !== 'invalid' && fresh.count === 0 && dropped.count === 0;
+  if (old.source.status === 'invalid') log?.warn({ index: key, problem: old.source.problem }, 'recorded-mtime index unusable; rewriting it (this run HEADed what it could not answer)');
+  log?.info({ index: key, previous: oldCount, dropped: dropped.count, added: fresh.count, unchanged }, 'recorded-mtime index');
+  if (unchanged) return;
+  // Atomic by the Backend contract (nothing visible at the final path before the whole body is
+  // stored). A failure only costs the next run its HEADs, so it does not fail this one.
+  try {
+    const again = { status: 'absent' as IndexStatus };
+    const next = new IndexWriter(path.join(index.work, 'index.jsonl'), location);
+    const kept = except(indexEntries(input.state, statePrefix, location, again), readIndex(createReadStream(dropped.file), location, { status: 'absent' }));
+    for await (const e of mergeIndexes([kept, readIndex(createReadStream(fresh.file), location, { status: 'absent' })])) await next.add(e);
+    await next.close();
+    if (next.count === 0) await input.state.delete(key);
+    else await input.state.write(key, createReadStream(next.file), { size: next.bytes, contentType: 'application/x-ndjson' });
+  } catch (err) {
+    log?.warn({ index: key, err: (err as Error).message }, 'could not write the recorded-mtime index');
   }
 }
 

@@ -18,3 +18,16 @@ test('greedy assignment balances shards by bytes and writes every item once', as
   const lines = w.shards.flatMap((s) => readFileSync(s.file.file, 'utf8').trim().split('\n'));
   assert.equal(lines.length, sizes.length);
 });
+
+test('the shards with work are always 0..used-1: k items fill min(k, count) shards', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'shards-'));
+  for (const [count, items] of [[4, 0], [4, 1], [4, 3], [4, 4], [4, 9], [1, 5]] as const) {
+    const w = new ShardWriter(dir, count);
+    // Sizes that would tempt a careless balance: a huge first item, then zero-byte ones.
+    for (let i = 0; i < items; i++) await w.add({ path: `f${i}`, size: i === 0 ? 10 * 2 ** 30 : 0, mtimeMs: 0, reason: 'new' });
+    await w.close();
+    const used = Math.min(items, count);
+    assert.equal(w.used, used, `${items} items over ${count} shards`);
+    assert.deepEqual(w.shards.map((s) => s.files > 0), Array.from({ length: count }, (_, i) => i < used), `${items} items over ${count} shards`);
+  }
+});

@@ -46,6 +46,14 @@ export class ShardWriter {
     await s.file.write(item);
     return best;
   }
+  /**
+   * How many shards have work: add() gives each item to the emptiest shard, lowest index first, and
+   * a shard with an item weighs more than an empty one, so the shards with work are always 0..used-1
+   * (k items fill min(k, count) shards). Counted to the last one with work regardless.
+   */
+  get used(): number {
+    return this.shards.findLastIndex((s) => s.files > 0) + 1;
+  }
   async close(): Promise<void> {
     for (const s of this.shards) await s.file.close();
   }

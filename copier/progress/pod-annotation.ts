@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { KubeConfig, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { containerPath } from '../runtime/container-path.ts';
+import { shareConnections } from '../../operator/kube.ts';
 
 export const PROGRESS_ANNOTATION = 'datasync.dev/progress';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -40,7 +41,7 @@ function inClusterConfig(): KubeConfig | undefined {
   const server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   kc.loadFromOptions({
     clusters: [{ name: 'in-cluster', server, caFile: containerPath(`${SA_DIR}/ca.crt`), skipTLSVerify: false }],
-    // The token is re-read for every request: projected tokens rotate.
+    // Projected tokens rotate: client-node re-reads the file (at most every 60 s) and sends it per request.
     users: [{ name: 'in-cluster', authProvider: { name: 'tokenFile', config: { tokenFile } } }],
     contexts: [{ name: 'in-cluster', cluster: 'in-cluster', user: 'in-cluster' }],
     currentContext: 'in-cluster',
@@ -48,14 +49,21 @@ function inClusterConfig(): KubeConfig | undefined {
   return kc;
 }
 
-function defaultPatcher(podName: string, namespace: string): ((value: string) => Promise<void>) | undefined {
-  const kc = inClusterConfig();
-  if (!kc) return undefined;
-  const core = kc.makeApiClient(CoreV1Api);
+/**
+ * Patches the progress annotation of one pod. Every patch goes over the same connection pool
+ * (shareConnections, as the operator's clients): one TLS connection per copy pod, not one per report.
+ */
+export function podPatcher(kc: KubeConfig, podName: string, namespace: string): (value: string) => Promise<void> {
+  const core = shareConnections(kc).makeApiClient(CoreV1Api);
   const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return async (value) => {
     await core.patchNamespacedPod({ name: podName, namespace, body: { metadata: { annotations: { [PROGRESS_ANNOTATION]: value } } } }, options);
   };
+}
+
+function defaultPatcher(podName: string, namespace: string): ((value: string) => Promise<void>) | undefined {
+  const kc = inClusterConfig();
+  return kc ? podPatcher(kc, podName, namespace) : undefined;
 }
 
 /**

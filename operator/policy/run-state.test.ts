@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Job, V1Pod } from '@kubernetes/client-node';
 import { runStage, groupRunObjects, shardStatuses, runProgress, parsePlanResult, parseIndexSet, buildReport, failureMessage } from './run-state.ts';
+import { runJob } from '../resources.ts';
+import type { DataSync } from '../../api/types.ts';
 
 const job = (step: string, state?: 'Complete' | 'Failed', extra: Partial<V1Job> = {}): V1Job => ({
   metadata: { name: `x-${step}`, labels: { 'datasync.dev/step': step } },
@@ -42,6 +44,27 @@ test('nothing to copy skips the copy Job', () => {
   assert.equal(runStage(groupRunObjects([job('plan', 'Complete')], [pod('plan', { exitCode: 0, message: empty })])).kind, 'NeedCommit');
 });
 
+test('the copy Job runs one pod per shard the plan has work for, not spec.parallelism.shards; none for nothing to copy', () => {
+  const ds: DataSync = {
+    apiVersion: 'datasync.dev/v1alpha1', kind: 'DataSync', metadata: { name: 'one', namespace: 'ns', uid: 'u', generation: 1 },
+    spec: { source: { filesystem: { path: '/in' } }, destination: { filesystem: { path: '/out' } }, parallelism: { shards: 4 } },
+  };
+  const run = { id: 'g1', trigger: 'Generation' as const, generation: 1, startTime: '2026-01-01T00:00:00Z' };
+  // What the plan worker (copier/cli.ts) reports for 1 file to copy: the planner planned 1 shard.
+  const oneFile = JSON.stringify({ phase: 'plan', runId: 'g1', filesExpected: 1, bytesExpected: 10, filesToCopy: 1, bytesToCopy: 10, shards: 1 });
+  const stage = runStage(groupRunObjects([job('plan', 'Complete')], [pod('plan', { exitCode: 0, message: oneFile })]));
+  assert.deepEqual(stage, { kind: 'NeedCopy', plan: { files: 1, bytes: 10, shards: 1 } });
+  assert.equal(stage.kind, 'NeedCopy');
+  const copy = runJob({ ds, run, step: 'copy', defaults: { image: 'i' }, plan: (stage as Extract<typeof stage, { kind: 'NeedCopy' }>).plan });
+  assert.equal(copy.spec?.completions, 1);
+  assert.equal(copy.spec?.parallelism, 1);
+  // A restarted operator reads the plan back from the copy Job (the plan pod may be gone): same size.
+  assert.deepEqual(runStage(groupRunObjects([job('plan', 'Complete'), copy], [])), { kind: 'Copying', plan: { files: 1, bytes: 10, shards: 1 } });
+  // Nothing to copy (every file skipped): 0 shards, straight to the commit.
+  const nothing = JSON.stringify({ phase: 'plan', runId: 'g2', filesExpected: 3, filesToCopy: 0, bytesToCopy: 0, filesSkipped: 3, shards: 0 });
+  assert.deepEqual(runStage(groupRunObjects([job('plan', 'Complete')], [pod('plan', { exitCode: 0, message: nothing })])), { kind: 'NeedCommit', plan: { files: 0, bytes: 0, shards: 0 } });
+});
+
 test('the plan survives its pod: the copy Job annotation carries it', () => {
   const copy = job('copy', undefined, { metadata: { annotations: { 'datasync.dev/plan': JSON.stringify({ files: 3, bytes: 30, shards: 1 }) } } });
   copy.metadata!.annotations = { 'datasync.dev/plan': JSON.stringify({ files: 3, bytes: 30, shards: 1 }) };
@@ -72,6 +95,18 @@ test('per-shard status and totals: newest pod per index, retries counted, summar
   assert.equal(p.percent, 70);
   assert.equal(p.bytesPerSecond, 70);
   assert.equal(p.etaSeconds, Math.round(300 / 70));
+});
+
+test('progress is a function of the pods\' reports, not of the reconcile\'s clock: unchanged reports, unchanged status', () => {
+  // Otherwise every reconcile (including the one our own status write triggers) rewrites status.
+  const plan = { files: 4, bytes: 4000, shards: 1 };
+  const copyJob: V1Job = { status: { startTime: new Date('2026-01-01T00:00:00Z') } };
+  const pods = [pod('copy', { index: 0, progress: { filesDone: 2, filesTotal: 4, bytesDone: 2000, bytesTotal: 4000, filesSkipped: 0, filesFailed: 0, updatedAt: '2026-01-01T00:00:04Z' } })];
+  const a = runProgress(plan, copyJob, pods, new Date('2026-01-01T00:00:05Z'));
+  const b = runProgress(plan, copyJob, pods, new Date('2026-01-01T00:00:09Z'));
+  assert.deepEqual(a, b);
+  assert.equal(a.bytesPerSecond, 500, '2000 bytes in the 4 s up to the report');
+  assert.equal(a.etaSeconds, 4);
 });
 
 test('plan results and index sets parse leniently', () => {

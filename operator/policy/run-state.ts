@@ -25,6 +25,8 @@ export interface WorkerSummary {
 export interface ShardProgress {
   filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number;
   filesSkipped: number; filesFailed: number; filesCopied?: number; bytesCopied?: number;
+  /** When the pod wrote this (ms since the epoch), if it said. */
+  updatedAtMs?: number;
 }
 
 /** Keeps the end of a long path (the file name tells most) so messages stay readable and bounded. */
@@ -114,7 +116,16 @@ export function parseProgress(pod: V1Pod): ShardProgress | undefined {
   const bc = num(raw['bytesCopied']);
   if (fc !== undefined) p.filesCopied = fc;
   if (bc !== undefined) p.bytesCopied = bc;
+  const at = typeof raw['updatedAt'] === 'string' ? Date.parse(raw['updatedAt']) : NaN;
+  if (Number.isFinite(at)) p.updatedAtMs = at;
   return p;
+}
+
+function finishedAtMs(pod: V1Pod): number | undefined {
+  const cs = pod.status?.containerStatuses?.[0];
+  const at = (cs?.state?.terminated ?? cs?.lastState?.terminated)?.finishedAt;
+  const ms = at === undefined ? NaN : new Date(at as unknown as string).getTime();
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 /** "1,3-5" (Job status.failedIndexes) → {1,3,4,5} */
@@ -246,10 +257,17 @@ export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPo
   const newest = new Map<string, V1Pod>();
   for (const pod of [...copyPods].sort(byCreation)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
   let filesCopied = 0, bytesCopied = 0, filesSkipped = 0, filesFailed = 0, bytesDone = 0, filesDone = 0;
+  // The rate is taken as of the newest report, not the reconcile's clock: then an unchanged set of
+  // reports gives an unchanged status, and the reconcile that follows our own status write (its
+  // watch event) writes nothing. Timed by `now`, status changed on every reconcile and the
+  // operator rewrote it about every 100 ms during a copy.
+  let asOfMs: number | undefined;
   for (const pod of newest.values()) {
     const t = terminated(pod);
     const summary = t ? parseSummary(t.message) : undefined;
     const p = parseProgress(pod);
+    const reportedAt = summary ? finishedAtMs(pod) : p?.updatedAtMs;
+    if (reportedAt !== undefined) asOfMs = Math.max(asOfMs ?? 0, reportedAt);
     if (summary && summary.filesCopied !== undefined) {
       filesCopied += summary.filesCopied;
       bytesCopied += summary.bytesCopied ?? 0;
@@ -269,7 +287,7 @@ export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPo
   }
   const percent = plan.bytes > 0 ? (100 * bytesDone) / plan.bytes : plan.files > 0 ? (100 * filesDone) / plan.files : 0;
   const started = copyJob?.status?.startTime ? new Date(copyJob.status.startTime).getTime() : now.getTime();
-  const seconds = Math.max(1, (now.getTime() - started) / 1000);
+  const seconds = Math.max(1, ((asOfMs ?? now.getTime()) - started) / 1000);
   const bytesPerSecond = Math.round(bytesCopied / seconds);
   const remaining = Math.max(0, plan.bytes - bytesDone);
   return {

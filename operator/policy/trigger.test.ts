@@ -60,6 +60,31 @@ test('schedule honours timeZone', () => {
   assert.equal(d.nextScheduleTime?.toISOString(), '2026-11-22T01:00:00.000Z');
 });
 
+test('schedule across the spring-forward gap (America/New_York): 02:30 does not exist, the run announced for 03:30 EDT starts', () => {
+  const spec = { ...base().spec, schedule: '30 2 * * *', timeZone: 'America/New_York' };
+  const status = { lastScheduleTime: '2027-03-13T07:30:00.000Z' }; // Saturday 02:30 EST ran
+  const saturday = decideTrigger(base({ spec, status, now: new Date('2027-03-13T12:00:00Z') }));
+  assert.equal(saturday.start, undefined);
+  assert.equal(saturday.nextScheduleTime?.toISOString(), '2027-03-14T07:30:00.000Z', 'Sunday 03:30 EDT');
+  const sunday = decideTrigger(base({ spec, status, now: new Date('2027-03-14T07:31:00Z') }));
+  assert.equal(sunday.start?.id, 's202703140730', 'the announced run starts (cron-parser\'s prev() alone skips it)');
+  assert.equal(sunday.start?.scheduledTime, '2027-03-14T07:30:00.000Z');
+  assert.equal(sunday.nextScheduleTime?.toISOString(), '2027-03-15T06:30:00.000Z', 'Monday 02:30 EDT');
+  // With a deadline, a minute late is in time and a day late is not.
+  const deadline = { ...spec, startingDeadlineSeconds: 600 };
+  assert.equal(decideTrigger(base({ spec: deadline, status, now: new Date('2027-03-14T07:31:00Z') })).start?.id, 's202703140730');
+  assert.equal(decideTrigger(base({ spec: deadline, now: new Date('2027-03-13T12:00:00Z') })).start, undefined);
+});
+
+test('schedule across the autumn change (America/New_York): 01:30 happens twice and runs once', () => {
+  const spec = { ...base().spec, schedule: '30 1 * * *', timeZone: 'America/New_York' };
+  const status = { lastScheduleTime: '2027-11-07T05:30:00.000Z' }; // 01:30 EDT ran
+  const d = decideTrigger(base({ spec, status, now: new Date('2027-11-07T06:45:00Z') })); // 01:45 EST, after the second 01:30
+  assert.equal(d.start, undefined, 'no second run at 01:30 EST');
+  assert.equal(d.nextScheduleTime?.toISOString(), '2027-11-08T06:30:00.000Z');
+  assert.equal(decideTrigger(base({ spec, status: {}, creationTimestamp: new Date('2027-11-06T12:00:00Z'), now: new Date('2027-11-07T05:31:00Z') })).start?.id, 's202711070530');
+});
+
 test('a cron expression cron-parser refuses is reported, not thrown', () => {
   const d = decideTrigger(base({ spec: { ...base().spec, schedule: '99 * * * *' } }));
   assert.match(d.invalidSchedule ?? '', /not a valid cron/);
@@ -82,6 +107,23 @@ test('watch: runs again interval after the last run ended', () => {
   assert.equal(waiting.start, undefined);
   assert.equal(waiting.nextScheduleTime?.toISOString(), '2026-11-21T10:01:30.000Z');
   assert.ok(decideTrigger(base({ spec, status: { lastRun }, now: new Date('2026-11-21T10:01:31Z') })).start);
+});
+
+test('watch: a clock ahead of the Jobs\' completion times waits interval after the pass started, not at once', () => {
+  // endTime is a Job completion time (control-plane clock); startTime and now are the operator's.
+  // Here the operator's clock is a week ahead: counting from endTime alone would make the next pass
+  // due at once, with the ID of the pass just recorded.
+  const spec = { ...base().spec, watch: { interval: '8h' } };
+  const lastRun = { id: 'w20261128100000', startTime: '2026-11-28T10:00:00.000Z', endTime: '2026-11-21T10:00:30.000Z' } as never;
+  const justRecorded = decideTrigger(base({ spec, status: { lastRun }, now: new Date('2026-11-28T10:00:00Z') }));
+  assert.equal(justRecorded.start, undefined);
+  assert.equal(justRecorded.nextScheduleTime?.toISOString(), '2026-11-28T18:00:00.000Z');
+  assert.equal(decideTrigger(base({ spec, status: { lastRun }, now: new Date('2026-11-28T17:59:59Z') })).start, undefined);
+  const next = decideTrigger(base({ spec, status: { lastRun }, now: new Date('2026-11-28T18:00:00Z') }));
+  assert.equal(next.start?.id, 'w20261128180000');
+  // A normal run (ended after it started) still counts from its end.
+  const ordinary = { startTime: '2026-11-21T10:00:00.000Z', endTime: '2026-11-21T10:00:30.000Z' } as never;
+  assert.equal(decideTrigger(base({ spec, status: { lastRun: ordinary } })).nextScheduleTime?.toISOString(), '2026-11-21T18:00:30.000Z');
 });
 
 test('concurrencyPolicy Replace cancels an active run when the schedule is due; Forbid waits', () => {

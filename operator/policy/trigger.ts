@@ -59,12 +59,29 @@ function parseDuration(text: string): number {
   return ms;
 }
 
-/** The latest cron occurrence in (after, now], and the first one after now. */
+/**
+ * The latest cron occurrence in (after, now], and the first one after now.
+ * Occurrences come from cron-parser's next() only, the direction nextScheduleTime is computed in, so
+ * the run status announces is the run that happens. Around a DST change its prev() disagrees with
+ * next(): on the spring-forward day next() moves a local time that does not exist (02:30) an hour
+ * on and prev() skips it, so that day's run would never start; on the autumn day next() yields a
+ * repeated local time (01:30) once and prev() also yields the second one, a second run that night.
+ * prev() is used only to find a point two occurrences back to walk forward from.
+ */
 export function scheduleWindow(schedule: string, timeZone: string | undefined, after: Date, now: Date): { due?: Date; next: Date } {
   const tz = timeZone ?? 'UTC';
   const next = CronExpressionParser.parse(schedule, { currentDate: now, tz }).next().toDate();
-  const prev = CronExpressionParser.parse(schedule, { currentDate: new Date(now.getTime() + 1), tz }).prev().toDate();
-  return prev.getTime() > after.getTime() ? { due: prev, next } : { next };
+  const back = CronExpressionParser.parse(schedule, { currentDate: new Date(now.getTime() + 1), tz });
+  back.prev();
+  const from = Math.max(after.getTime(), back.prev().toDate().getTime() - 1);
+  const forward = CronExpressionParser.parse(schedule, { currentDate: new Date(from), tz });
+  let due: Date | undefined;
+  for (let i = 0; i < 100; i++) {
+    const occurrence = forward.next().toDate();
+    if (occurrence.getTime() > now.getTime()) break;
+    due = occurrence;
+  }
+  return due ? { due, next } : { next };
 }
 
 export function decideTrigger(input: TriggerInput): TriggerDecision {
@@ -91,8 +108,13 @@ export function decideTrigger(input: TriggerInput): TriggerDecision {
       return { invalidSchedule: `schedule ${JSON.stringify(spec.schedule)} is not a valid cron expression: ${(err as Error).message}` };
     }
   } else if (spec.watch) {
-    const lastEnd = status.lastRun?.endTime ? new Date(status.lastRun.endTime) : undefined;
-    nextScheduleTime = lastEnd ? new Date(lastEnd.getTime() + parseDuration(spec.watch.interval)) : now;
+    // endTime comes from the Jobs' completion times (the control plane's clock), startTime from this
+    // operator's clock. Counting from the later of the two keeps a clock that runs ahead of the
+    // control plane (skew, or an injected clock) from finding the next pass due the moment the last
+    // one is recorded, which would "start" it again under the same run ID.
+    const last = status.lastRun;
+    const lastMs = Math.max(...[last?.endTime, last?.startTime].filter((t): t is string => !!t).map((t) => Date.parse(t)).filter((t) => !Number.isNaN(t)));
+    nextScheduleTime = Number.isFinite(lastMs) ? new Date(lastMs + parseDuration(spec.watch.interval)) : now;
     if (nextScheduleTime.getTime() <= now.getTime()) due = now;
   }
 

@@ -1,19 +1,26 @@
 // A tiny HTTP proxy on 127.0.0.1 that injects faults in front of a real server: it answers the
-// first `failFirst` requests itself (429/503 throttling, or an HDFS StandbyException) and forwards
-// the rest untouched. Used by the conformance suite's error-typing and failover tests.
+// first `failFirst` requests itself (429/503 throttling, or an HDFS StandbyException), or forwards
+// the first `failFirst` PUT bodies with a byte flipped, and forwards the rest untouched. Used by the conformance suite's error-typing and failover tests.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type Fault =
   | { kind: 'throttle'; status: 429 | 503 }
   /** What a standby NameNode answers to every WebHDFS call. */
-  | { kind: 'standby' };
+  | { kind: 'standby' }
+  /**
+   * Forwards request bodies of PUTs with one byte flipped, as a bad NIC or proxy would: only the
+   * checksum sent with the data can catch it (the payload itself is not signed).
+   */
+  | { kind: 'corrupt' };
 
 export interface FaultProxyOptions {
   upstream: string;
   fault: Fault;
   /** How many requests get the fault before the proxy starts forwarding; Infinity for all. */
   failFirst: number;
+  /** Only requests whose path matches get the fault (default: all). */
+  only?: RegExp;
 }
 
 export interface FaultProxy {
@@ -29,20 +36,40 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   let faulted = 0;
   let forwarded = 0;
   const server = http.createServer((req, res) => {
-    if (faulted < opts.failFirst) {
+    if (opts.fault.kind === 'corrupt') {
+      if (faulted < opts.failFirst && req.method === 'PUT' && Number(req.headers['content-length'] ?? 0) > 0 && (opts.only?.test(req.url ?? '') ?? true)) {
+        faulted++;
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks);
+          body[body.length >> 1]! ^= 0x01;
+          forward(req, res, body);
+        });
+        return;
+      }
+      forwarded++;
+      forward(req, res);
+      return;
+    }
+    if (faulted < opts.failFirst && (opts.only?.test(req.url ?? '') ?? true)) {
       faulted++;
       req.resume();
       answerWithFault(opts.fault, res);
       return;
     }
     forwarded++;
+    forward(req, res);
+  });
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, body?: Buffer): void => {
     const out = http.request(
       {
         host: upstream.hostname,
         port: upstream.port,
         method: req.method,
         path: req.url,
-        headers: { ...req.headers, host: upstream.host },
+        // S3 signs the Host header, so the corrupting proxy (S3 only) leaves it as the client sent it.
+        headers: opts.fault.kind === 'corrupt' ? req.headers : { ...req.headers, host: upstream.host },
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
@@ -50,8 +77,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
       },
     );
     out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
+    if (body) out.end(body);
+    else req.pipe(out);
+  };
   server.keepAliveTimeout = 1000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -67,7 +95,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   };
 }
 
-function answerWithFault(fault: Fault, res: http.ServerResponse): void {
+function answerWithFault(fault: Exclude<Fault, { kind: 'corrupt' }>, res: http.ServerResponse): void {
   if (fault.kind === 'standby') {
     const body = JSON.stringify({
       RemoteException: {

@@ -4,9 +4,13 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { testEnv, uniqueName } from '../env/endpoints.ts';
 import { S3Backend } from '../../copier/backends/s3/s3.ts';
+import { hasCode } from '../../copier/errors.ts';
 import { runConformance } from './suite.ts';
 
 const env = testEnv().s3;
@@ -51,3 +55,24 @@ runConformance(
     },
   },
 );
+
+// S3 only: with the size declared, parts go one at a time through one reused buffer, so a body
+// longer than declared must be refused before anything is stored (the buffer no longer holds the
+// first part once the excess has been read).
+test('a body longer than its declared size is refused, and the previous object stays', async () => {
+  await admin.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => {});
+  const secrets = secretsRoot(env.secretAccessKey);
+  const b = at(env.endpoint, secrets);
+  try {
+    const before = randomBytes(1000);
+    await b.write('grown.bin', Readable.from([before]), { size: before.length });
+    const part = 5 * 1024 * 1024;
+    const grown = randomBytes(part + 123);
+    const err = await b.write('grown.bin', Readable.from([grown.subarray(0, 4096), grown.subarray(4096)]), { size: part }).then(() => undefined, (e: unknown) => e);
+    assert.ok(hasCode(err, 'ChecksumMismatch') && (err as { retryable?: boolean }).retryable, `refused as a retryable ChecksumMismatch: ${String(err)}`);
+    assert.deepEqual(Buffer.concat(await (await b.read('grown.bin')).toArray() as Buffer[]), before);
+  } finally {
+    await b.close();
+    rmSync(secrets, { recursive: true, force: true });
+  }
+});

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { testEnv } from '../env/endpoints.ts';
+import { startFaultProxy } from '../conformance/fault-proxy.ts';
 import { cli, hostileTree, listKeys, makeTree, newBucket, readBucket, readTree, runSync, s3Client, s3Endpoint, s3Env, sha256, tempDir, treeHashes, writeManifest } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -60,6 +61,28 @@ test('multipart: above the part size, exactly at it, at two parts, and 0 bytes; 
   const again = writeManifest(dir, { source: { filesystem: { path: 'src' } }, destination: s3Endpoint(bucket), compare: 'Checksum', parallelism: { partSize: '5Mi' } });
   const r2 = await runSync(again, { env: s3Env() });
   assert.equal(r2.report.filesSkipped, 5, r2.stderr);
+});
+
+test('bodies corrupted in flight are refused by the server (the CRC32C travels with the data) and the retries store the right bytes', async () => {
+  // The copier hashes each body once, in the S3 backend, and sends it unsigned with its CRC32C
+  // (features.checksOnWrite): this shows that a flipped byte between copier and server cannot land.
+  const files = { 'small.bin': randomBytes(20_000), 'parts.bin': randomBytes(11 * MiB) };
+  const dir = tempDir('corrupt');
+  makeTree(path.join(dir, 'src'), files);
+  const bucket = await newBucket(client);
+  const proxy = await startFaultProxy({ upstream: testEnv().s3.endpoint, fault: { kind: 'corrupt' }, failFirst: 3, only: /\/(small|parts)\.bin/ });
+  try {
+    const dest = s3Endpoint(bucket);
+    dest.s3!.endpoint = proxy.url;
+    const m = writeManifest(dir, { source: { filesystem: { path: 'src' } }, destination: dest, parallelism: { partSize: '5Mi', shards: 1, transfersPerShard: 1 } });
+    const r = await runSync(m, { env: s3Env() });
+    assert.equal(proxy.faulted(), 3, `three PUT bodies were corrupted on the way (${proxy.forwarded()} forwarded; ${r.stderr.slice(-1500)})`);
+    assert.equal(r.report.outcome, 'Succeeded', r.stderr);
+    assert.equal(r.report.filesCopied, 2);
+  } finally {
+    await proxy.close();
+  }
+  assert.deepEqual(await readBucket(client, bucket), treeHashes(files));
 });
 
 test('a file above splitFilesLargerThan is copied as ranges by several shards and joined', async () => {

@@ -1,5 +1,6 @@
 // Shared helpers of the operator suites: the test cluster from testEnv(), the CRD and copier RBAC
-// installed into it, operator processes started as children, and polling.
+// installed into it, operator processes started as children or the controller run in-process on a
+// simulated clock, and polling.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -8,6 +9,10 @@ import { testEnv, uniqueName, type TestEndpoints } from '../env/endpoints.ts';
 import { loadKubeConfig, makeKube, isAlreadyExists, type Kube } from '../../operator/kube.ts';
 import { GROUP, VERSION, PLURAL, type DataSync } from '../../api/types.ts';
 import { waitFor } from '../env/wait.ts';
+import { pino } from 'pino';
+import { Controller } from '../../operator/controller.ts';
+import { createMetrics } from '../../operator/metrics.ts';
+import { copierDefaults } from '../../operator/resources.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CRD_FILE = path.join(ROOT, 'crds/datasync.yaml');
@@ -114,4 +119,40 @@ export function startOperator(c: Cluster, args: string[], name = 'operator'): Op
       ac.abort(); // a pending timer would keep the test process alive
     },
   };
+}
+
+/** The operator's clock in a test: it stands still until the test moves it, and only forward. */
+export interface SimulatedClock { now(): Date; ms(): number; set(ms: number): void }
+
+export interface InProcessOperator { controller: Controller; clock: SimulatedClock; poke(name: string): void; stop(): Promise<void> }
+
+/**
+ * The production Controller (as operator/main.ts builds it: its own kube client, pino at warn,
+ * createMetrics(), the copier defaults from the environment, one namespace) run inside the test
+ * process with an injected clock, so a test can move schedule and watch time by days in a second.
+ * Jobs and pods still run in real time on the pod runner, and the Jobs' completion times (which
+ * become lastRun.endTime) are real: keep the simulated clock at or after real now.
+ * Reconciles are requeued in real milliseconds, so after moving the clock call poke().
+ */
+export function startInProcessOperator(c: Cluster, namespace: string, startMs: number): InProcessOperator {
+  let t = startMs;
+  const clock: SimulatedClock = {
+    now: () => new Date(t),
+    ms: () => t,
+    set(ms: number) {
+      if (ms < t) throw new Error(`the simulated clock only moves forward (${new Date(t).toISOString()} -> ${new Date(ms).toISOString()})`);
+      t = ms;
+    },
+  };
+  const controller = new Controller({
+    kube: makeKube(loadKubeConfig(c.kubeconfig)),
+    log: pino({ level: 'warn', base: { component: 'datasync-operator' } }, process.stderr),
+    metrics: createMetrics(),
+    namespaces: [namespace],
+    instance: uniqueName('in-process'),
+    clock: clock.now,
+    copier: copierDefaults(undefined),
+  });
+  controller.start();
+  return { controller, clock, poke: (name) => controller.queue.add(`${namespace}/${name}`), stop: () => controller.stop() };
 }

@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DataSync } from '../../api/types.ts';
 import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, startOperator, createDataSync, getDataSync, waitFor, type Cluster, type OperatorProcess } from './cluster.ts';
 import { s3Client, createBucket, readBucket } from './s3.ts';
-import { LABEL_NAME } from '../../operator/names.ts';
+import { LABEL_NAME, LABEL_RUN } from '../../operator/names.ts';
+import { MERGE_PATCH } from '../../operator/kube.ts';
 
 let c: Cluster;
 let ns: string;
@@ -123,6 +124,49 @@ test('filesystem → MinIO with 4 shards: phases, rising progress, exact final c
   const again = await getDataSync(c, ns, 'fs-to-minio');
   assert.equal(again.status?.lastRun?.id, last.id);
   assert.equal(again.status?.currentRun, undefined);
+});
+
+test('1 file with the default 4 shards runs 1 copy pod; a run with nothing to copy runs no copy Job', { timeout: 240_000 }, async () => {
+  const hostRoot = c.env.podRunner?.hostRoot ?? '/tmp';
+  const srcDir = path.join(hostRoot, 'data', ns, 'single-src');
+  const expected = makeSourceTree(srcDir, 1, 64 * 1024);
+  const bucket = `one-${ns}`.slice(0, 63);
+  const s3 = s3Client(c.env);
+  await createBucket(s3, bucket);
+  await createDataSync(c, ns, 'single', {
+    source: { filesystem: { path: '/data/src', volume: { hostPath: { path: srcDir } } } },
+    destination: { s3: { bucket, endpoint: c.env.s3.endpoint, region: c.env.s3.region, forcePathStyle: true, credentialsSecretRef: { name: 'minio' } } },
+  });
+  const ended = async (id: string) => waitFor(`run ${id} ended`, async () => {
+    const s = (await getDataSync(c, ns, 'single')).status;
+    return s?.lastRun?.id === id && !s.currentRun ? s : undefined;
+  }, 180_000, 500);
+  const runObjects = async (id: string) => {
+    const selector = `${LABEL_NAME}=single,${LABEL_RUN}=${id}`;
+    const jobs = (await c.kube.batch.listNamespacedJob({ namespace: ns, labelSelector: selector })).items;
+    const copyPods = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${selector},datasync.dev/step=copy` })).items;
+    return { jobs: jobs.map((j) => j.metadata?.name?.replace(`single-${id}-`, '')).sort(), copyJob: jobs.find((j) => j.metadata?.name?.endsWith('-copy')), copyPods };
+  };
+
+  const first = await ended('g1');
+  assert.equal(first.lastRun?.outcome, 'Succeeded', JSON.stringify(first.lastRun));
+  assert.equal(first.lastRun?.filesCopied, expected.size);
+  const one = await runObjects('g1');
+  assert.deepEqual(one.jobs, ['commit', 'copy', 'plan']);
+  assert.equal(one.copyJob?.spec?.completions, 1, 'one index: the plan has work for one shard');
+  assert.equal(one.copyJob?.spec?.parallelism, 1);
+  assert.equal(one.copyPods.length, 1, 'one copy pod, not parallelism.shards of them');
+
+  // A spec change starts run g2; the file is already there, so there is nothing to copy.
+  await c.kube.custom.patchNamespacedCustomObject({ group: 'datasync.dev', version: 'v1alpha1', namespace: ns, plural: 'datasyncs', name: 'single', body: { spec: { historyLimit: 5 } } }, MERGE_PATCH);
+  const second = await ended('g2');
+  assert.equal(second.lastRun?.outcome, 'Succeeded', JSON.stringify(second.lastRun));
+  assert.equal(second.lastRun?.filesCopied, 0);
+  assert.equal(second.lastRun?.filesSkipped, 1);
+  const none = await runObjects('g2');
+  assert.deepEqual(none.jobs, ['commit', 'plan'], 'no copy Job');
+  assert.equal(none.copyPods.length, 0);
+  assert.equal((await readBucket(s3, bucket)).size, 1);
 });
 
 test('the operator killed mid-run and restarted creates no duplicate Jobs and the run completes', { timeout: 240_000 }, async () => {

@@ -13,6 +13,21 @@ export async function createBucket(s3: S3Client, bucket: string): Promise<void> 
   await s3.send(new CreateBucketCommand({ Bucket: bucket }));
 }
 
+/** Every key under prefix (prefix stripped) except the state location (.datasync/), sorted; no bodies. */
+export async function listKeys(s3: S3Client, bucket: string, prefix = ''): Promise<string[]> {
+  const out: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    for (const o of page.Contents ?? []) {
+      const rel = (o.Key ?? '').slice(prefix.length).replace(/^\//, '');
+      if (!rel.startsWith('.datasync/')) out.push(rel);
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return out.sort();
+}
+
 /** Every object under prefix except the state location (.datasync/), as key → bytes. */
 export async function readBucket(s3: S3Client, bucket: string, prefix = ''): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();

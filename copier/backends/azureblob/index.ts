@@ -172,7 +172,7 @@ export class AzureBlobBackend implements Backend {
     const ids: string[] = [];
     const inFlight = new Set<Promise<unknown>>();
     let size = 0;
-    for await (const chunk of fixedChunks(body, this.blockSize)) {
+    for await (const chunk of fixedChunks(body, this.blockSize, { held: this.blockConcurrency })) {
       opts.signal?.throwIfAborted();
       md5.update(chunk);
       size += chunk.length;

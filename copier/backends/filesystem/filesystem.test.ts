@@ -64,3 +64,19 @@ test('a missing source root is a configuration error; a missing destination root
   await assert.rejects(list('source'), (e) => hasCode(e, 'InvalidConfig') && (e as Error).message.includes(missing));
   assert.deepEqual(await list('destination'), []);
 });
+
+test('a whole-file read with the planned size returns the file as it is now: same, grown, shrunk, or large', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'fsb-'));
+  const b = new FilesystemBackend(root, 'source');
+  const readAll = async (rel: string, expectedSize: number) => Buffer.concat(await (await b.read(rel, { expectedSize })).toArray() as Buffer[]);
+  const data = Buffer.from(Array.from({ length: 3000 }, (_, i) => i % 251));
+  writeFileSync(path.join(root, 'f'), data);
+  assert.deepEqual(await readAll('f', 3000), data);
+  assert.deepEqual(await readAll('f', 2000), data, 'grown since planning: every byte, so the caller sees the new size');
+  assert.deepEqual(await readAll('f', 5000), data, 'shrunk since planning: what is there');
+  writeFileSync(path.join(root, 'empty'), '');
+  assert.equal((await readAll('empty', 0)).length, 0);
+  const big = Buffer.alloc(3 * 1024 * 1024 + 7, 9);
+  writeFileSync(path.join(root, 'big'), big);
+  assert.deepEqual(await readAll('big', big.length), big, 'above the one-call limit: streamed');
+});

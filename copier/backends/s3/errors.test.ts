@@ -22,3 +22,10 @@ test('translated message names the endpoint and a next step; missing bucket is a
   assert.equal(e.retryable, false);
   assert.equal(translateS3Error({ name: 'SlowDown' }, 'put', 'destination', 'loc').retryable, true);
 });
+
+test('a body the server refused for its checksum is a retryable ChecksumMismatch (damaged in transit)', () => {
+  const e = translateS3Error({ name: 'XAmzContentChecksumMismatch', $metadata: { httpStatusCode: 400 } }, 'write', 'destination', 'loc', 'a.bin');
+  assert.equal(e.code, 'ChecksumMismatch');
+  assert.equal(e.retryable, true);
+  assert.equal(translateS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, 'write', 'destination', 'loc').retryable, false);
+});

@@ -89,6 +89,9 @@ export function translateS3Error(err: unknown, op: string, side: Side, location:
     side,
     endpoint: location,
     ...(path === undefined ? {} : { path }),
+    // The server refused bytes that did not match the checksum sent with them: damaged in transit,
+    // so another attempt (which reads the source again) is the cure.
+    ...(code === 'ChecksumMismatch' ? { retryable: true } : {}),
     cause: err,
   });
 }
