@@ -10,8 +10,6 @@ import { writePlan } from './plan/planner.ts';
 import type { Plan } from './plan/manifest.ts';
 import { runShard, type ShardProgress, type ShardSummary } from './copy/worker.ts';
 import { runCommit } from './commit/committer.ts';
-import { recordWrites } from './commit/receipts.ts';
-import { RunState } from './runtime/state.ts';
 
 export interface Opened {
   options: RunOptions;
@@ -57,16 +55,7 @@ export function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Lo
 }
 
 export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary> {
-  return withRun(cfg, async (o) => {
-    // What the shard writes becomes the destination's recorded-mtime index at commit
-    // (copier/commit/receipts.ts), so the next run reads those mtimes without a HEAD each.
-    const receipts = recordWrites(o.destination, new RunState(o.state, o.options.state.prefix, cfg.runId), shard, log);
-    try {
-      return await runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: receipts?.backend ?? o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) });
-    } finally {
-      await receipts?.close();
-    }
-  });
+  return withRun(cfg, (o) => runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
 }
 
 export function commitPhase(cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {

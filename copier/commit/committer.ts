@@ -16,8 +16,8 @@ import { combinePartChecksums, crc32cHex } from '../checksum.ts';
 import { commitPartitions } from '../partitions/engine.ts';
 import { EmptyDirCollector } from '../watch/prune-dirs.ts';
 import { recordRunRetries } from '../watch/retry-state.ts';
-import type { IndexEntry } from '../plan/mtime-index.ts';
-import { mergeReceipts, recordedMtime } from './receipts.ts';
+import { recordedMtime, type IndexEntry } from '../plan/mtime-index.ts';
+import { mergeReceipts } from './receipts.ts';
 
 export interface CommitInput {
   runId: string;

@@ -12,7 +12,8 @@ import type { Logger } from '../log.ts';
 import { ChecksumStream, crc32cChecksum } from '../checksum.ts';
 import { DataSyncError, asDataSyncError } from '../errors.ts';
 import { RunState } from '../runtime/state.ts';
-import { PLAN_FILE, journalKey, shardFile, type CopyItem, type Plan } from '../plan/manifest.ts';
+import { PLAN_FILE, journalKey, shardFile, type CopyItem, type JournalRecord, type Plan } from '../plan/manifest.ts';
+import { recordedMtime } from '../plan/mtime-index.ts';
 import { Journal } from './journal.ts';
 import { withRetry } from './retry.ts';
 import { MeteredStream, TokenBucket } from './throttle.ts';
@@ -91,8 +92,8 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
     }
     s.transferring++;
     try {
-      const parts = await copyItem(item, opts, source, destination, bucket, (n) => { s.bytesDone += n; }, log);
-      journalRecord({ path: item.path, ...(item.range ? { range: item.range.index, parts: parts ?? [] } : {}), status: 'done', bytes });
+      const copied = await copyItem(item, opts, source, destination, bucket, (n) => { s.bytesDone += n; }, log);
+      journalRecord({ path: item.path, ...(item.range ? { range: item.range.index, parts: copied.parts ?? [] } : {}), status: 'done', bytes, ...(copied.stored ? { stored: copied.stored } : {}) });
       s.filesCopied++; s.bytesCopied += bytes; s.filesDone++;
     } catch (err) {
       const e = asDataSyncError(err);
@@ -134,15 +135,17 @@ async function forEachConcurrent<T>(items: AsyncIterable<T>, limit: number, fn: 
 }
 
 type PartReceipts = Array<{ partNumber: number; size: number; id: string; checksum?: Checksum }>;
+/** What one copy leaves for the journal: a range's part receipts, or a whole file's stored fact. */
+type Copied = { parts?: PartReceipts; stored?: NonNullable<JournalRecord['stored']> };
 
 async function copyItem(
   item: CopyItem, opts: RunOptions, source: Backend, destination: Backend,
   bucket: TokenBucket | undefined, onBytes: (n: number) => void, log: Logger,
-): Promise<PartReceipts | undefined> {
+): Promise<Copied> {
   const policy = { attempts: opts.attemptsPerFile };
   const onRetry = (err: unknown, attempt: number, delayMs: number) => log.info({ path: item.path, attempt, delayMs, err: (err as Error).message }, 'retrying');
   if (!item.range) {
-    await withRetry(async () => {
+    return withRetry(async () => {
       let sent = 0;
       try {
         // Listings of object stores carry the upload time; keep the mtime recorded at the source.
@@ -150,12 +153,15 @@ async function copyItem(
         const body = meteredSource(await source.read(item.path, { expectedSize: item.size }), bucket, (n) => { sent += n; onBytes(n); }, destination);
         const result = await destination.write(item.target ?? item.path, body.stream, { size: item.size, mtimeMs }); // target: a partition file staged for Atomic publish
         await verify(item, opts, destination, result, body);
+        // Where listings carry upload times, what was stored becomes a recorded-mtime index fact at
+        // commit, so the next run needs no HEAD for this file.
+        const recorded = destination.features.listModTimeIsUploadTime ? recordedMtime(mtimeMs) : undefined;
+        return recorded !== undefined && result.version ? { stored: { size: result.size, version: result.version, mtimeMs: recorded } } : {};
       } catch (err) {
         onBytes(-sent); // this attempt's bytes do not count
         throw err;
       }
     }, policy, onRetry);
-    return undefined;
   }
   const r = item.range;
   const upload = destination.features.partUpload;
@@ -185,7 +191,7 @@ async function copyItem(
       }
     }, policy, onRetry));
   }
-  return receipts;
+  return { parts: receipts };
 }
 
 /**

@@ -77,6 +77,11 @@ export interface JournalRecord {
   bytes: number;
   error?: string;
   parts?: Array<{ partNumber: number; size: number; id: string; checksum?: { algorithm: 'crc32c' | 'md5' | 'sha256'; value: string } }>;
+  /**
+   * A whole file written to a destination whose listings carry upload times: what it stored (size,
+   * version, the mtime recorded in metadata). The commit adds it to the recorded-mtime index.
+   */
+  stored?: { size: number; version: string; mtimeMs: number };
 }
 
 export const journalKey = (r: { path: string; range?: number | undefined }) => (r.range === undefined ? r.path : `${r.path}\u0000${r.range}`);

@@ -63,6 +63,17 @@ export function factFromStat(st: Entry): IndexEntry | undefined {
   return st.version ? { path: st.path, size: st.size, version: st.version, mtimeMs: st.mtimeMs } : undefined;
 }
 
+/**
+ * The mtime a HEAD will report for an object written with `mtimeMs`: the S3 backend stores it as
+ * whole milliseconds in metadata and reads a value <= 0 as absent (falling back to the upload
+ * time), so no fact is recorded for those.
+ */
+export function recordedMtime(mtimeMs: number | undefined): number | undefined {
+  if (mtimeMs === undefined || !Number.isFinite(mtimeMs)) return undefined;
+  const whole = Math.floor(mtimeMs);
+  return whole > 0 ? whole : undefined;
+}
+
 /** Streams entries into a local file in the index format; entries must come in ascending path order. */
 export class IndexWriter {
   readonly file: string;
