@@ -21,6 +21,8 @@ export interface FaultProxyOptions {
   failFirst: number;
   /** Only requests whose path matches get the fault (default: all). */
   only?: RegExp;
+  /** Forward the Host header as the client sent it (S3 signs it); the corrupting proxy always does. */
+  keepHost?: boolean;
 }
 
 export interface FaultProxy {
@@ -28,6 +30,8 @@ export interface FaultProxy {
   /** Requests answered with the fault so far. */
   faulted(): number;
   forwarded(): number;
+  /** Every request received, in order, with the client's User-Agent (the AWS SDK names itself there). */
+  requests(): Array<{ method: string; url: string; userAgent: string }>;
   close(): Promise<void>;
 }
 
@@ -35,7 +39,9 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const upstream = new URL(opts.upstream);
   let faulted = 0;
   let forwarded = 0;
+  const requests: Array<{ method: string; url: string; userAgent: string }> = [];
   const server = http.createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', userAgent: String(req.headers['user-agent'] ?? '') });
     if (opts.fault.kind === 'corrupt') {
       if (faulted < opts.failFirst && req.method === 'PUT' && Number(req.headers['content-length'] ?? 0) > 0 && (opts.only?.test(req.url ?? '') ?? true)) {
         faulted++;
@@ -69,7 +75,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
         method: req.method,
         path: req.url,
         // S3 signs the Host header, so the corrupting proxy (S3 only) leaves it as the client sent it.
-        headers: opts.fault.kind === 'corrupt' ? req.headers : { ...req.headers, host: upstream.host },
+        headers: opts.fault.kind === 'corrupt' || opts.keepHost ? req.headers : { ...req.headers, host: upstream.host },
       },
       (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
@@ -87,6 +93,7 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     url: `http://127.0.0.1:${port}`,
     faulted: () => faulted,
     forwarded: () => forwarded,
+    requests: () => requests,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,7 +1,8 @@
 // S3 and S3-compatible stores (MinIO, Ceph, R2). Objects up to one part are a single PutObject;
 // larger ones are multipart uploads that become visible only on CompleteMultipartUpload. Every
 // upload carries CRC32C: per part, and as a FULL_OBJECT checksum the server verifies on complete,
-// so the stored checksum is a whole-object CRC32C comparable with any other backend's.
+// so the stored checksum is a whole-object CRC32C comparable with any other backend's. Single PUTs
+// after the first skip the SDK's per-request machinery (direct-put.ts), for small-file throughput.
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
@@ -17,6 +18,7 @@ import { readSecret } from '../../runtime/secrets.ts';
 import { translateS3Error } from './errors.ts';
 import { fixedChunks } from '../support/streams.ts';
 import { parseListObjectsV2, type ListedObject, type ListPage } from './list-xml.ts';
+import { DirectPut, learnTarget, type DirectTarget } from './direct-put.ts';
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 interface PageQuery { prefix: string; delimiter?: string; token?: string; startAfter?: string }
@@ -41,7 +43,12 @@ export interface S3BackendOptions {
   secretsRoot?: string;
   /** Attempts the SDK makes per request before our own per-file retry takes over. */
   maxAttempts?: number;
+  /** Single PUTs after the first go out directly (direct-put.ts); false keeps every request in the SDK. */
+  directPut?: boolean;
 }
+
+const CONNECT_TIMEOUT_MS = 10_000;
+const IDLE_TIMEOUT_MS = 120_000;
 
 export class S3Backend implements Backend {
   readonly kind = 's3';
@@ -53,6 +60,10 @@ export class S3Backend implements Backend {
   readonly #side: Side;
   readonly #partSize: number;
   readonly #storageClass: string | undefined;
+  readonly #maxAttempts: number;
+  /** Set once a PutObject through the SDK has shown where PUTs go, unless directPut is false. */
+  #direct: DirectPut | undefined;
+  #learnDirect: boolean;
 
   constructor(ep: S3Endpoint, opts: S3BackendOptions) {
     this.#bucket = ep.bucket;
@@ -60,13 +71,15 @@ export class S3Backend implements Backend {
     this.#side = opts.side;
     this.#partSize = Math.max(opts.partSize ?? 16 * 1024 * 1024, MIN_PART_SIZE);
     this.#storageClass = ep.storageClass;
+    this.#maxAttempts = opts.maxAttempts ?? 3;
+    this.#learnDirect = opts.directPut ?? true;
     this.location = `s3://${ep.bucket}/${this.#prefix}${ep.endpoint ? ` (${ep.endpoint})` : ''}`;
     const config: S3ClientConfig = {
       region: ep.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
       forcePathStyle: ep.forcePathStyle ?? ep.endpoint !== undefined,
-      maxAttempts: opts.maxAttempts ?? 3,
+      maxAttempts: this.#maxAttempts,
       // A dead endpoint should fail in seconds, not hang a shard; an idle socket for minutes is dead too.
-      requestHandler: { connectionTimeout: 10_000, requestTimeout: 120_000 },
+      requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, requestTimeout: IDLE_TIMEOUT_MS },
       // We send CRC32C ourselves, computed once while streaming; the SDK should not add its own.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
@@ -324,14 +337,32 @@ export class S3Backend implements Backend {
     if (multipart === false || (multipart === undefined && second.done)) {
       const crc = crc32cOf(firstChunk);
       try {
-        const out = await this.#client.send(new PutObjectCommand({
-          Bucket: this.#bucket, Key: this.#key(rel), Body: firstChunk, ContentLength: firstChunk.length,
-          ChecksumCRC32C: crc32cBase64(crc), Metadata: metadata,
-          ...(storageClass ? { StorageClass: storageClass } : {}),
-          ...(opts.contentType ? { ContentType: opts.contentType } : {}),
-          ...(opts.ifNotExists ? { IfNoneMatch: '*' } : {}),
-        }), opts.signal ? { abortSignal: opts.signal } : {});
-        return { size: firstChunk.length, checksums: [crc32cChecksum(crc)], ...(out.ETag ? { version: out.ETag } : {}) };
+        let etag: string | undefined;
+        if (this.#direct) {
+          etag = await this.#direct.put({
+            key: this.#key(rel), body: firstChunk, signal: opts.signal,
+            headers: {
+              'x-amz-checksum-crc32c': crc32cBase64(crc),
+              ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
+              ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
+              ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+              ...(opts.ifNotExists ? { 'if-none-match': '*' } : {}),
+            },
+          });
+        } else {
+          const command = new PutObjectCommand({
+            Bucket: this.#bucket, Key: this.#key(rel), Body: firstChunk, ContentLength: firstChunk.length,
+            ChecksumCRC32C: crc32cBase64(crc), Metadata: metadata,
+            ...(storageClass ? { StorageClass: storageClass } : {}),
+            ...(opts.contentType ? { ContentType: opts.contentType } : {}),
+            ...(opts.ifNotExists ? { IfNoneMatch: '*' } : {}),
+          });
+          if (this.#learnDirect) {
+            command.middlewareStack.addRelativeTo(learnTarget(this.#key(rel), (t) => this.#goDirect(t)), { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'datasyncLearnTarget', override: true });
+          }
+          etag = (await this.#client.send(command, opts.signal ? { abortSignal: opts.signal } : {})).ETag;
+        }
+        return { size: firstChunk.length, checksums: [crc32cChecksum(crc)], ...(etag ? { version: etag } : {}) };
       } catch (err) {
         throw this.#fail(err, 'write', rel);
       }
@@ -351,6 +382,21 @@ export class S3Backend implements Backend {
       await upload.abort(token, rel).catch(() => {});
       throw this.#fail(err, 'write', rel);
     }
+  }
+
+  /** From now on single PUTs go out directly, to where the SDK's first one went (direct-put.ts). */
+  #goDirect(target: DirectTarget): void {
+    if (this.#direct || !this.#learnDirect) return;
+    this.#learnDirect = false;
+    const config = this.#client.config;
+    this.#direct = new DirectPut(target, {
+      credentials: () => config.credentials(),
+      clockOffset: () => config.systemClockOffset ?? 0,
+      correctClock: (serverNowMs) => { config.systemClockOffset = serverNowMs - Date.now(); },
+      maxAttempts: this.#maxAttempts,
+      connectTimeoutMs: CONNECT_TIMEOUT_MS,
+      idleTimeoutMs: IDLE_TIMEOUT_MS,
+    });
   }
 
   #metadata(opts: WriteOptions): Record<string, string> {
@@ -437,6 +483,7 @@ export class S3Backend implements Backend {
   }
 
   async close(): Promise<void> {
+    await this.#direct?.close();
     this.#client.destroy();
   }
 }
