@@ -25,11 +25,12 @@ interface PageQuery { prefix: string; delimiter?: string; token?: string; startA
 
 /**
  * Prefixes listed at once by a listing that spans more than one page (list()). Measured on this
- * repository's benchmarks: a no-change sync of 20,000 objects (B3) takes 0.77 s at 2, 0.75 s at 4
- * and 0.72 s at 8, while `datasync plan` over 1,000,000 objects (B4) peaks at ~250, ~300 and ~330
- * MiB RSS (its live heap stays ~30 MB; concurrent responses raise the rest). 2 keeps B4 in budget.
+ * repository's benchmarks: a no-change sync of 20,000 objects (B3) took 0.99-1.22 s (medians of 5,
+ * alternating) at 2 and 0.97-1.03 s at 4, while `datasync plan` over 1,000,000 objects (B4,
+ * launcher flags) peaked at 187-215 MiB RSS at 2 and 205-239 MiB at 4 (concurrent responses
+ * raise it; raw pages wait off the JavaScript heap). 4 stays well within B4's 300 MiB budget.
  */
-const LIST_FANOUT = 2;
+const LIST_FANOUT = 4;
 /** Levels a listing descends through single sub-prefixes looking for ones to list at once. */
 const LIST_DESCENT = 3;
 const MAX_PARTS = 10_000;
