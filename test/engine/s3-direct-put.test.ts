@@ -1,7 +1,8 @@
 // The direct PutObject path (copier/backends/s3/direct-put.ts) against the real MinIO, through a
 // proxy that logs each request's User-Agent (the SDK names itself there; the direct path does
-// not): after the first PUT, single PUTs leave the SDK, store the same objects, and fail, retry
-// and abort exactly as the SDK path does.
+// not): once enough PUTs went through the SDK (here mostly after the first, `directPut: {after: 1}`),
+// single PUTs leave the SDK, store the same objects, and fail, retry and abort exactly as the SDK
+// path does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -32,10 +33,10 @@ after(() => client?.destroy());
 async function through(fault: Fault, failFirst: number, only?: RegExp): Promise<FaultProxy> {
   return startFaultProxy({ upstream: testEnv().s3.endpoint, fault, failFirst, keepHost: true, ...(only ? { only } : {}) });
 }
-function backend(bucket: string, endpoint: string, opts: { directPut?: boolean; prefix?: string } = {}): S3Backend {
+function backend(bucket: string, endpoint: string, opts: { directPut?: boolean | { after: number }; prefix?: string } = {}): S3Backend {
   return new S3Backend(
     { bucket, endpoint, region: testEnv().s3.region, forcePathStyle: true, ...(opts.prefix ? { prefix: opts.prefix } : {}) },
-    { side: 'destination', secretsRoot: secrets, ...(opts.directPut === undefined ? {} : { directPut: opts.directPut }) },
+    { side: 'destination', secretsRoot: secrets, directPut: opts.directPut ?? { after: 1 } },
   );
 }
 const put = (b: S3Backend, rel: string, body: Buffer, extra: Parameters<S3Backend['write']>[2] = {}) =>
@@ -79,15 +80,20 @@ test('after the first PUT, single PUTs bypass the SDK and store the same bytes, 
   }
 });
 
-test('directPut: false keeps every PUT in the SDK', async () => {
+test('by default the first 16 PUTs go through the SDK (a few state files never load the direct client); directPut: false keeps all there', async () => {
   const bucket = await newBucket(client);
   const proxy = await through({ kind: 'throttle', status: 503 }, 0);
-  const b = backend(bucket, proxy.url, { directPut: false });
+  const byDefault = new S3Backend({ bucket, endpoint: proxy.url, region: testEnv().s3.region, forcePathStyle: true }, { side: 'destination', secretsRoot: secrets });
+  const never = backend(bucket, proxy.url, { directPut: false });
   try {
-    for (let i = 0; i < 4; i++) await put(b, `f${i}`, randomBytes(100));
-    assert.equal(sdkPuts(proxy), 4);
+    for (let i = 0; i < 20; i++) await put(byDefault, `d${i}`, randomBytes(100));
+    assert.equal(sdkPuts(proxy), 16);
+    assert.equal(allPuts(proxy), 20);
+    for (let i = 0; i < 4; i++) await put(never, `n${i}`, randomBytes(100));
+    assert.equal(sdkPuts(proxy), 20);
   } finally {
-    await b.close();
+    await byDefault.close();
+    await never.close();
     await proxy.close();
   }
 });

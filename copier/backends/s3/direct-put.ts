@@ -4,8 +4,9 @@
 // serde and signer cost ~0.6 ms of CPU per PutObject, over 40% of the copier's CPU, on a machine
 // where the S3 server shares the cores. A single PUT of a buffered body is simple enough to send
 // directly. The SDK stays in charge of everything that needs judgement:
-// - where requests go: the first PutObject goes through the SDK, and a middleware learns from the
-//   request it built and signed (protocol, host, path before the key, signing region and service).
+// - where requests go: PutObjects go through the SDK first (s3.ts: DIRECT_AFTER_PUTS), and a
+//   middleware learns from the first request it built and signed (protocol, host, path before the
+//   key, signing region and service).
 //   Only a plain SigV4 "s3" request with the key at the end of its path is learned; anything else
 //   (S3 Express sessions, SigV4a, a path the key is not at the end of) keeps every PUT in the SDK;
 // - credentials: the SDK's own provider (refreshing temporary ones), asked per request;
@@ -14,7 +15,7 @@
 // errors.ts classifies them the same way, and transient ones are retried as the SDK would.
 import { createHash, createHmac } from 'node:crypto';
 import type http from 'node:http';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
 import type { FinalizeRequestMiddleware, MetadataBearer } from '@smithy/types'; // types only
 
 export interface DirectTarget {
@@ -89,19 +90,27 @@ const RETRY_NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT
 export class DirectPut {
   readonly #target: DirectTarget;
   readonly #opts: DirectPutOptions;
-  /** undici rather than node:http: ~25% less CPU per small PUT, measured against MinIO. */
-  readonly #pool: Pool;
+  /**
+   * undici rather than node:http: ~25% less CPU per small PUT, measured against MinIO. Imported on
+   * the first direct PUT: loading it costs ~25 ms of CPU, which a process that only puts a few
+   * state files should not pay (see DIRECT_AFTER_PUTS in s3.ts).
+   */
+  #pool: Promise<Pool> | undefined;
   #signingKey: { day: string; secret: string; key: Buffer } | undefined;
 
   constructor(target: DirectTarget, opts: DirectPutOptions) {
     this.#target = target;
     this.#opts = opts;
-    const origin = `${target.protocol}//${target.hostname}${target.port === undefined ? '' : `:${target.port}`}`;
-    this.#pool = new Pool(origin, {
-      connect: { timeout: opts.connectTimeoutMs },
-      headersTimeout: opts.idleTimeoutMs,
-      bodyTimeout: opts.idleTimeoutMs,
-    });
+  }
+
+  #connections(): Promise<Pool> {
+    const t = this.#target;
+    const origin = `${t.protocol}//${t.hostname}${t.port === undefined ? '' : `:${t.port}`}`;
+    return this.#pool ??= import('undici').then(({ Pool }) => new Pool(origin, {
+      connect: { timeout: this.#opts.connectTimeoutMs },
+      headersTimeout: this.#opts.idleTimeoutMs,
+      bodyTimeout: this.#opts.idleTimeoutMs,
+    }));
   }
 
   /** Stores the object; resolves to its ETag. Throws SDK-shaped errors. */
@@ -118,7 +127,7 @@ export class DirectPut {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    if (this.#pool) await (await this.#pool).destroy();
   }
 
   async #once(req: DirectPutRequest): Promise<string | undefined> {
@@ -134,7 +143,7 @@ export class DirectPut {
       ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
     };
     headers['authorization'] = sigV4Authorization('PUT', path, headers, creds.accessKeyId, t, this.#key(headers['x-amz-date']!.slice(0, 8), creds.secretAccessKey));
-    const res = await this.#pool.request({ path, method: 'PUT', headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
+    const res = await (await this.#connections()).request({ path, method: 'PUT', headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump(); // empty for a PUT; reading it frees the connection for reuse
       const etag = res.headers['etag'];
@@ -185,17 +194,12 @@ function amzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''); // 20261121T101500Z
 }
 
-function named(name: string, message: string): Error {
-  const e = new Error(message);
-  e.name = name;
-  return e;
-}
-
 /** An S3 error response as the SDK would have thrown it: named by its <Code>, with the HTTP status. */
 export function serviceError(status: number, body: string, headers: http.IncomingHttpHeaders = {}): Error {
   const tag = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
   const code = tag('Code') ?? (status === 404 ? 'NotFound' : status === 403 ? 'Forbidden' : status === 412 ? 'PreconditionFailed' : `Http${status}`);
-  const e = named(code, unescapeXml(tag('Message') ?? `HTTP ${status}`)) as Error & { $metadata: object; $fault: string };
+  const e = new Error(unescapeXml(tag('Message') ?? `HTTP ${status}`)) as Error & { $metadata: object; $fault: string };
+  e.name = code;
   e.$metadata = { httpStatusCode: status, ...(headers['x-amz-request-id'] ? { requestId: String(headers['x-amz-request-id']) } : {}) };
   e.$fault = status >= 500 ? 'server' : 'client';
   return e;
@@ -209,5 +213,5 @@ function retryable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined) return status >= 500 || status === 429 || THROTTLING.has(e.name ?? '');
-  return e.name === 'TimeoutError' || RETRY_NETWORK.has(e.code ?? '');
+  return RETRY_NETWORK.has(e.code ?? '');
 }

@@ -1,8 +1,9 @@
 // S3 and S3-compatible stores (MinIO, Ceph, R2). Objects up to one part are a single PutObject;
 // larger ones are multipart uploads that become visible only on CompleteMultipartUpload. Every
 // upload carries CRC32C: per part, and as a FULL_OBJECT checksum the server verifies on complete,
-// so the stored checksum is a whole-object CRC32C comparable with any other backend's. Single PUTs
-// after the first skip the SDK's per-request machinery (direct-put.ts), for small-file throughput.
+// so the stored checksum is a whole-object CRC32C comparable with any other backend's. Once enough
+// single PUTs went through the SDK, the rest skip its per-request machinery (direct-put.ts), for
+// small-file throughput.
 import {
   AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand,
   GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
@@ -44,10 +45,16 @@ export interface S3BackendOptions {
   secretsRoot?: string;
   /** Attempts the SDK makes per request before our own per-file retry takes over. */
   maxAttempts?: number;
-  /** Single PUTs after the first go out directly (direct-put.ts); false keeps every request in the SDK. */
-  directPut?: boolean;
+  /** Single PUTs go out directly (direct-put.ts) once this many went through the SDK (default DIRECT_AFTER_PUTS); false keeps every request in the SDK. */
+  directPut?: boolean | { after: number };
 }
 
+/**
+ * Single PUTs through the SDK before the rest go out directly. The first one shows where PUTs go;
+ * waiting for more keeps a process that stores only a few objects (the run's state files, a
+ * handful of large files) from loading the direct path's HTTP client for nothing.
+ */
+const DIRECT_AFTER_PUTS = 16;
 const CONNECT_TIMEOUT_MS = 10_000;
 const IDLE_TIMEOUT_MS = 120_000;
 
@@ -62,9 +69,11 @@ export class S3Backend implements Backend {
   readonly #partSize: number;
   readonly #storageClass: string | undefined;
   readonly #maxAttempts: number;
-  /** Set once a PutObject through the SDK has shown where PUTs go, unless directPut is false. */
+  /** Set once enough PutObjects went through the SDK, the first of which showed where PUTs go. */
   #direct: DirectPut | undefined;
+  #learned: DirectTarget | undefined;
   #learnDirect: boolean;
+  #sdkPutsBeforeDirect: number;
 
   constructor(ep: S3Endpoint, opts: S3BackendOptions) {
     this.#bucket = ep.bucket;
@@ -73,7 +82,8 @@ export class S3Backend implements Backend {
     this.#partSize = Math.max(opts.partSize ?? 16 * 1024 * 1024, MIN_PART_SIZE);
     this.#storageClass = ep.storageClass;
     this.#maxAttempts = opts.maxAttempts ?? 3;
-    this.#learnDirect = opts.directPut ?? true;
+    this.#learnDirect = opts.directPut !== false;
+    this.#sdkPutsBeforeDirect = typeof opts.directPut === 'object' ? opts.directPut.after : DIRECT_AFTER_PUTS;
     this.location = `s3://${ep.bucket}/${this.#prefix}${ep.endpoint ? ` (${ep.endpoint})` : ''}`;
     const config: S3ClientConfig = {
       region: ep.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
@@ -358,10 +368,11 @@ export class S3Backend implements Backend {
             ...(opts.contentType ? { ContentType: opts.contentType } : {}),
             ...(opts.ifNotExists ? { IfNoneMatch: '*' } : {}),
           });
-          if (this.#learnDirect) {
-            command.middlewareStack.addRelativeTo(learnTarget(this.#key(rel), (t) => this.#goDirect(t)), { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'datasyncLearnTarget', override: true });
+          if (this.#learnDirect && !this.#learned) {
+            command.middlewareStack.addRelativeTo(learnTarget(this.#key(rel), (t) => { this.#learned ??= t; }), { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'datasyncLearnTarget', override: true });
           }
           etag = (await this.#client.send(command, opts.signal ? { abortSignal: opts.signal } : {})).ETag;
+          if (this.#learned && --this.#sdkPutsBeforeDirect <= 0) this.#goDirect(this.#learned);
         }
         return { size: firstChunk.length, checksums: [crc32cChecksum(crc)], ...(etag ? { version: etag } : {}) };
       } catch (err) {
@@ -385,7 +396,7 @@ export class S3Backend implements Backend {
     }
   }
 
-  /** From now on single PUTs go out directly, to where the SDK's first one went (direct-put.ts). */
+  /** From now on single PUTs go out directly, to where the SDK's first PUT went (direct-put.ts). */
   #goDirect(target: DirectTarget): void {
     if (this.#direct || !this.#learnDirect) return;
     this.#learnDirect = false;
