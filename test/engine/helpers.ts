@@ -77,7 +77,7 @@ export function makeTree(root: string, tree: Tree): void {
   }
 }
 
-export const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+export const sha256 = (b: Buffer | Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 /** path → sha256 of every file under root, skipping DataSync's state directory. */
 export function readTree(root: string): Map<string, string> {

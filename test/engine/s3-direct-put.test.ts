@@ -5,7 +5,7 @@
 // path does.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +16,7 @@ import { crc32cBase64, crc32cOf } from '../../copier/checksum.ts';
 import { asDataSyncError } from '../../copier/errors.ts';
 import { testEnv } from '../env/endpoints.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from '../conformance/fault-proxy.ts';
-import { newBucket, s3Client } from './helpers.ts';
+import { newBucket, s3Client, sha256 } from './helpers.ts';
 
 let client: S3Client;
 let secrets: string;
@@ -43,7 +43,6 @@ const put = (b: S3Backend, rel: string, body: Buffer, extra: Parameters<S3Backen
   b.write(rel, Readable.from([body]), { size: body.length, ...extra });
 const sdkPuts = (p: FaultProxy) => p.requests().filter((r) => r.method === 'PUT' && /aws-sdk/i.test(r.userAgent)).length;
 const allPuts = (p: FaultProxy) => p.requests().filter((r) => r.method === 'PUT').length;
-const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
 async function failure(p: Promise<unknown>) {
   const err = await p.then(() => undefined, (e: unknown) => e);
   assert.ok(err, 'expected the write to fail');
@@ -70,7 +69,7 @@ test('after the first PUT, single PUTs bypass the SDK and store the same bytes, 
     for (const [rel, body] of bodies) {
       const key = `base/dir/${rel}`;
       const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }));
-      assert.equal(sha(await got.Body!.transformToByteArray()), sha(body), key);
+      assert.equal(sha256(await got.Body!.transformToByteArray()), sha256(body), key);
       assert.equal(got.Metadata?.['datasync-mtime'], String(mtime), key);
       assert.equal(got.ContentType, 'application/x-test', key);
       assert.equal(got.ChecksumCRC32C, crc32cBase64(crc32cOf(body)), key);
@@ -113,7 +112,7 @@ test('on the direct path: 503s are retried, a lasting one is Throttled, a condit
     assert.equal(proxy.faulted(), 2, 'two 503s answered, the third attempt stored');
     assert.equal(proxy.requests().filter((r) => r.url.includes('retry-me') && /aws-sdk/i.test(r.userAgent)).length, 0, 'all three attempts were direct');
     const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'retry-me' }));
-    assert.equal(sha(await stored.Body!.transformToByteArray()), sha(body));
+    assert.equal(sha256(await stored.Body!.transformToByteArray()), sha256(body));
 
     const throttled = await failure(put(c, 'always-busy', randomBytes(10)));
     assert.equal(throttled.code, 'Throttled', throttled.message);
@@ -123,7 +122,7 @@ test('on the direct path: 503s are retried, a lasting one is Throttled, a condit
     const exists = await failure(put(b, 'retry-me', randomBytes(10), { ifNotExists: true }));
     assert.equal(exists.code, 'PreconditionFailed', exists.message);
     const kept = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'retry-me' }));
-    assert.equal(sha(await kept.Body!.transformToByteArray()), sha(body), 'the refused PUT changed nothing');
+    assert.equal(sha256(await kept.Body!.transformToByteArray()), sha256(body), 'the refused PUT changed nothing');
 
     const aborted = await failure(put(b, 'aborted', randomBytes(10), { signal: AbortSignal.abort() }));
     assert.equal(aborted.code, 'Aborted', aborted.message);
@@ -150,7 +149,7 @@ test('on the direct path: a body damaged in flight is refused (ChecksumMismatch,
     await assert.rejects(client.send(new HeadObjectCommand({ Bucket: bucket, Key: 'flip.bin' })), /NotFound/);
     await put(b, 'flip.bin', body);
     const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: 'flip.bin' }));
-    assert.equal(sha(await got.Body!.transformToByteArray()), sha(body));
+    assert.equal(sha256(await got.Body!.transformToByteArray()), sha256(body));
   } finally {
     await b.close();
     await proxy.close();

@@ -10,25 +10,20 @@
 // it starts (no slot between creation and the clock), so it comes first.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataSyncSpec, DataSyncStatus } from '../../api/types.ts';
 import { LABEL_NAME, LABEL_RUN, runObjectName } from '../../operator/names.ts';
 import {
   cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, createDataSync, getDataSync, startInProcessOperator, waitFor,
-  type Cluster, type InProcessOperator,
+  MIN, HOUR, DAY, iso, type Cluster, type InProcessOperator,
 } from './cluster.ts';
-import { s3Client, createBucket, readBucket } from './s3.ts';
+import { s3Client, createBucket, readBucket, sha256 } from './s3.ts';
 import { startStallProxy, type StallProxy } from './stall-proxy.ts';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
-const iso = (ms: number): string => new Date(ms).toISOString();
 /** The operator's schedule run ID, written out here: s + yyyymmddhhmm (UTC) of the slot. */
 const scheduleRunId = (ms: number): string => `s${iso(ms).replace(/[-:T]/g, '').slice(0, 12)}`;
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
 let c: Cluster;
 let ns: string;
@@ -268,6 +263,6 @@ test('concurrencyPolicy with a run stalled on its store: Replace cancels it at t
   for (const [name, { files, bucket }] of setups) {
     const landed = await readBucket(s3, bucket); // straight from MinIO, not through the proxy
     assert.deepEqual([...landed.keys()].sort(), [...files.keys()].sort(), name);
-    for (const [rel, data] of files) assert.equal(sha(landed.get(rel)!), sha(data), `${name}: ${rel} byte for byte`);
+    for (const [rel, data] of files) assert.equal(sha256(landed.get(rel)!), sha256(data), `${name}: ${rel} byte for byte`);
   }
 });

@@ -7,24 +7,19 @@
 // The CLI version of this workflow is test/workflows/watch-week.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { DataSyncStatus } from '../../api/types.ts';
 import { runObjectName } from '../../operator/names.ts';
 import {
   cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, createDataSync, getDataSync, startInProcessOperator, waitFor,
-  type Cluster, type InProcessOperator,
+  MIN, HOUR, DAY, iso, type Cluster, type InProcessOperator,
 } from './cluster.ts';
-import { s3Client, createBucket, listKeys, readBucket } from './s3.ts';
+import { s3Client, createBucket, listKeys, readBucket, sha256 } from './s3.ts';
 
-const MIN = 60_000;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 const INTERVAL = 12 * HOUR; // watch.interval below: 15 passes over the week
 const MIN_AGE = 30 * MIN; // filters.minAge below
-const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
-const iso = (ms: number): string => new Date(ms).toISOString();
 /** The operator's watch run ID, written out here rather than imported: w + yyyymmddhhmmss (UTC). */
 const watchRunId = (ms: number): string => `w${iso(ms).replace(/[-:T]/g, '').slice(0, 14)}`;
 
@@ -176,7 +171,7 @@ test('watch through the operator: a simulated week of landings, Move to MinIO, e
   assert.ok(status?.history?.every((r) => r.outcome === 'Succeeded' && r.trigger === 'Watch'));
   const objects = await readBucket(s3, bucket, 'in/');
   assert.equal(objects.size, landings.length);
-  for (const l of landings) assert.equal(sha(objects.get(l.rel) ?? Buffer.alloc(0)), sha(l.data), `${l.rel} byte for byte`);
+  for (const l of landings) assert.equal(sha256(objects.get(l.rel) ?? Buffer.alloc(0)), sha256(l.data), `${l.rel} byte for byte`);
   assert.ok(existsSync(landingDir), 'the landing root survives');
   assert.deepEqual(readdirSync(landingDir), [], 'everything was moved');
 
