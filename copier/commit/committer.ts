@@ -17,7 +17,7 @@ import { commitPartitions } from '../partitions/engine.ts';
 import { EmptyDirCollector } from '../watch/prune-dirs.ts';
 import { recordRunRetries } from '../watch/retry-state.ts';
 import { recordedMtime, type IndexEntry } from '../plan/mtime-index.ts';
-import { mergeReceipts } from './receipts.ts';
+import { ReceiptCollector } from './receipts.ts';
 
 export interface CommitInput {
   runId: string;
@@ -36,6 +36,15 @@ const FAILED_FILES_LIMIT = 1000;
 const KEEP_RUNS = 20;
 
 export async function runCommit(input: CommitInput): Promise<RunReport> {
+  const receipts = new ReceiptCollector(input.destination);
+  try {
+    return await commit(input, receipts);
+  } finally {
+    await receipts.dispose();
+  }
+}
+
+async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<RunReport> {
   const { options: opts, log } = input;
   const state = new RunState(input.state, opts.state.prefix, input.runId);
   // Both read at once: a commit with nothing to account for is a handful of requests in all.
@@ -54,13 +63,16 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
   const splitRanges = new Map<string, JournalRecord[]>();
   const staged: Array<{ stagedPath: string; finalPath: string }> = []; // partition files to promote
 
-  // Pass 1: every planned item against its shard's journal (one shard in memory at a time). A shard
-  // planned empty has neither items nor a journal: no requests for it.
+  // Pass 1: every planned item against its shard's journal (one shard in memory at a time), handing
+  // the write receipts to the index on the way. A shard planned empty has neither items nor a
+  // journal: no requests for it.
   const working = plan.shards.filter((s) => s.files > 0);
   for (const s of working) {
     const latest = await latestRecords(state, s.index);
+    await receipts.startShard(s.index);
     for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
       const rec = latest.get(journalKey({ path: item.path, range: item.range?.index }));
+      if (rec) await receipts.add(rec);
       if (item.range) {
         if (rec?.status === 'done') splitRanges.set(item.path, [...(splitRanges.get(item.path) ?? []), rec]);
         continue; // split files are counted once, below
@@ -192,7 +204,7 @@ export async function runCommit(input: CommitInput): Promise<RunReport> {
   // What the copy phase wrote, into the destination's recorded-mtime index: the next run then needs
   // no HEAD for these files. Only speed depends on it, so a failure is a warning.
   try {
-    await mergeReceipts({ state, stateBackend: input.state, statePrefix: opts.state.prefix, destination: input.destination, plan, extra: joined, log });
+    await receipts.merge({ stateBackend: input.state, statePrefix: opts.state.prefix, extra: joined, log });
   } catch (err) {
     log.warn({ err: (err as Error).message }, 'could not update the recorded-mtime index');
   }
@@ -212,7 +224,9 @@ async function latestRecords(state: RunState, shard: number): Promise<Map<string
   const latest = new Map<string, JournalRecord>();
   for await (const r of state.readLog<JournalRecord>(journalLog(shard))) {
     const key = journalKey(r);
-    if (latest.get(key)?.status !== 'done') latest.set(key, r); // done is final
+    // done is final; of two (a file copied again after a journal flush was lost), the later one
+    // names what is stored now: its version, or for a range, the parts that upload holds.
+    if (r.status === 'done' || latest.get(key)?.status !== 'done') latest.set(key, r);
   }
   return latest;
 }

@@ -8,6 +8,7 @@ import type { Backend, Entry } from '../backends/backend.ts';
 import { STATE_PREFIX, type RunOptions } from '../options.ts';
 import type { RunReport } from '../../api/types.ts';
 import { RunState } from '../runtime/state.ts';
+import { mapOrdered } from '../runtime/concurrency.ts';
 import { createFilter } from './filters.ts';
 import { mergeListings } from './merge.ts';
 import { decide, needsDetail, type Decision } from './decide.ts';
@@ -134,26 +135,6 @@ async function nothingUnder(backend: Backend, prefix: string): Promise<boolean> 
 interface Unresolved { path: string; src?: Entry | undefined; dst?: Entry | undefined; unresolved: true; known: IndexEntry | undefined }
 // A HEAD per same-size object on S3 (recorded mtime): as many in flight as rclone's --checkers 64.
 const DETAIL_CONCURRENCY = 64;
-
-/**
- * Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit`
- * items. `fn` may answer at once (a value, not a promise): such a result is yielded as soon as
- * everything before it has been.
- */
-export async function* mapOrdered<T, R>(items: AsyncIterable<T>, limit: number, fn: (item: T) => R | Promise<R>): AsyncGenerator<R> {
-  const queue: Array<R | Promise<R>> = [];
-  for await (const item of items) {
-    const r = fn(item);
-    if (!(r instanceof Promise) && queue.length === 0) {
-      yield r;
-      continue;
-    }
-    if (r instanceof Promise) r.catch(() => {}); // surfaced when its turn comes
-    queue.push(r);
-    if (queue.length >= limit) yield await queue.shift()!;
-  }
-  while (queue.length) yield await queue.shift()!;
-}
 
 export interface PlanRunInput {
   runId: string;

@@ -8,6 +8,12 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Backend } from '../backends/backend.ts';
 import { hasCode } from '../errors.ts';
+import { forEachLimit, mapOrdered } from './concurrency.ts';
+
+// A log is one small object per journal flush (about one a second per shard), so a long run's
+// commit reads thousands of them; and a run's state is deleted object by object. Both go this many
+// requests at a time rather than one round trip after another.
+const REQUESTS_IN_FLIGHT = 8;
 
 export class RunState {
   readonly backend: Backend;
@@ -25,14 +31,8 @@ export class RunState {
   }
 
   async getJson<T>(name: string): Promise<T | undefined> {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.backend.read(this.dir + name)) chunks.push(c as Buffer);
-      return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-    } catch (err) {
-      if (hasCode(err, 'NotFound')) return undefined;
-      throw err;
-    }
+    const text = await this.#readAll(this.dir + name);
+    return text === undefined ? undefined : JSON.parse(text) as T;
   }
 
   async putFile(name: string, localFile: string, size: number): Promise<void> {
@@ -61,11 +61,26 @@ export class RunState {
     await this.backend.write(`${this.dir}${name}/${stamp}-${randomBytes(4).toString('hex')}.jsonl`, Readable.from([body]), { size: body.length });
   }
 
+  /** The records of a log in append order; its objects are read REQUESTS_IN_FLIGHT ahead. */
   async *readLog<T>(name: string): AsyncGenerator<T> {
     const prefix = `${this.dir}${name}/`;
     const parts: string[] = [];
-    for await (const e of this.backend.list({ prefix })) parts.push(e.path.slice(this.dir.length));
-    for (const part of parts) yield* this.readLines<T>(part);
+    for await (const e of this.backend.list({ prefix })) parts.push(e.path);
+    for await (const body of mapOrdered(parts, REQUESTS_IN_FLIGHT, (p) => this.#readAll(p))) {
+      for (const line of (body ?? '').split('\n')) if (line.trim() !== '') yield JSON.parse(line) as T;
+    }
+  }
+
+  /** A whole (small) object as text; undefined when absent (a log object: deleted since listed). */
+  async #readAll(key: string): Promise<string | undefined> {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const c of await this.backend.read(key)) chunks.push(c as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      if (hasCode(err, 'NotFound')) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -80,7 +95,7 @@ export class RunState {
       byRun.set(runId, [...(byRun.get(runId) ?? []), e.path]);
     }
     const old = [...byRun.keys()].filter((id) => id !== except).sort().reverse().slice(Math.max(0, keep - 1));
-    for (const id of old) for (const p of byRun.get(id)!) await backend.delete(p);
+    await forEachLimit(old.flatMap((id) => byRun.get(id)!), REQUESTS_IN_FLIGHT, (p) => backend.delete(p));
     return old.length;
   }
 
@@ -90,6 +105,6 @@ export class RunState {
     for await (const e of this.backend.list({ prefix: this.dir })) {
       if (!keep.includes(e.path.slice(this.dir.length))) paths.push(e.path);
     }
-    for (const p of paths) await this.backend.delete(p);
+    await forEachLimit(paths, REQUESTS_IN_FLIGHT, (p) => this.backend.delete(p));
   }
 }

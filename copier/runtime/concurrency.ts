@@ -1,0 +1,36 @@
+// Bounded concurrency for request loops: a store answers many small requests in parallel about
+// as fast as one, so a loop of round trips in a row (journal segments, state deletions, HEADs)
+// is latency we can hide without unbounded memory or sockets.
+
+/**
+ * Maps with up to `limit` calls in flight, yielding results in input order; memory is `limit`
+ * items. `fn` may answer at once (a value, not a promise): such a result is yielded as soon as
+ * everything before it has been.
+ */
+export async function* mapOrdered<T, R>(items: AsyncIterable<T> | Iterable<T>, limit: number, fn: (item: T) => R | Promise<R>): AsyncGenerator<R> {
+  const queue: Array<R | Promise<R>> = [];
+  for await (const item of items) {
+    const r = fn(item);
+    if (!(r instanceof Promise) && queue.length === 0) {
+      yield r;
+      continue;
+    }
+    if (r instanceof Promise) r.catch(() => {}); // surfaced when its turn comes
+    queue.push(r);
+    if (queue.length >= limit) yield await queue.shift()!;
+  }
+  while (queue.length) yield await queue.shift()!;
+}
+
+/** Runs `fn` on every item with up to `limit` in flight; the first failure is thrown once all settle. */
+export async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  const it = items[Symbol.iterator]();
+  let failure: { err: unknown } | undefined;
+  const lane = async () => {
+    for (let n = it.next(); !n.done; n = it.next()) {
+      try { await fn(n.value); } catch (err) { failure ??= { err }; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  if (failure) throw failure.err;
+}
