@@ -3,7 +3,7 @@
 // re-interpret the raw spec. Incompatible combinations are rejected here with a message.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import type { CompareMode, DataSyncSpec, Endpoint, EndpointKind, Mode, VerifyMode } from '../api/types.ts';
 import { DataSyncError } from './errors.ts';
 import { resolvePartitionSpec, type PartitionSpec } from './partitions/spec.ts';
@@ -273,7 +273,9 @@ function deepFreeze<T>(value: T): T {
 export function loadManifest(file: string): { spec: DataSyncSpec; name?: string; namespace?: string } {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(file, 'utf8'));
+    // Loaded here, not at the top: a shard worker gets its spec as JSON and never parses YAML.
+    const { parse } = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+    doc = parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new DataSyncError(`cannot read manifest ${file}: ${(err as Error).message}`, { code: 'InvalidConfig', side: 'config', cause: err });
   }

@@ -6,10 +6,10 @@ import { buildOptions, type RunOptions } from './options.ts';
 import type { RunConfig } from './runtime/run-config.ts';
 import type { Logger } from './log.ts';
 import type { RunReport } from '../api/types.ts';
-import { writePlan } from './plan/planner.ts';
 import type { Plan } from './plan/manifest.ts';
-import { runShard, type ShardProgress, type ShardSummary } from './copy/worker.ts';
-import { runCommit } from './commit/committer.ts';
+import type { ShardProgress, ShardSummary } from './copy/worker.ts';
+// Each phase's module is imported when that phase runs: a shard worker loads neither the planner
+// nor the committer.
 
 export interface Opened {
   options: RunOptions;
@@ -47,7 +47,8 @@ export function planPhase(cfg: RunConfig, startTime?: string, log?: Logger): Pro
 }
 
 /** The plan phase on backends the caller opened (`datasync run` keeps them for the commit). */
-export function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Logger): Promise<Plan> {
+export async function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Logger): Promise<Plan> {
+  const { writePlan } = await import('./plan/planner.ts');
   return writePlan({
     runId: cfg.runId, trigger: cfg.trigger, options: o.options, source: o.source, destination: o.destination, state: o.state, ...(startTime ? { startTime } : {}),
     ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), log,
@@ -55,13 +56,14 @@ export function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Lo
 }
 
 export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary> {
-  return withRun(cfg, (o) => runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
+  return withRun(cfg, async (o) => (await import('./copy/worker.ts')).runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
 }
 
 export function commitPhase(cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
   return withRun(cfg, (o) => commitWith(o, cfg, log, priorError));
 }
 
-export function commitWith(o: Opened, cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
+export async function commitWith(o: Opened, cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {
+  const { runCommit } = await import('./commit/committer.ts');
   return runCommit({ runId: cfg.runId, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(priorError ? { priorError } : {}) });
 }

@@ -134,7 +134,7 @@ export async function* readIndex(body: Readable, location: string, state: { stat
   let last: string | undefined;
   let header = false;
   try {
-    for await (const line of lines(body)) {
+    for await (const batch of lineBatches(body)) for (const line of batch) {
       if (!header) {
         const h = parseJson(line) as { datasyncMtimeIndex?: unknown; location?: unknown } | undefined;
         if (h?.datasyncMtimeIndex !== INDEX_FORMAT) return bad('not an index of this format');
@@ -172,18 +172,21 @@ export async function* readIndex(body: Readable, location: string, state: { stat
   state.status = 'complete';
 }
 
-/** The stream's lines ('\n'-separated, UTF-8), without readline's per-line events. */
-async function* lines(body: Readable): AsyncGenerator<string> {
+/**
+ * The stream's lines ('\n'-separated, UTF-8), a chunk's worth at a time: one await per chunk, not
+ * per line (an index of 20,000 entries was otherwise 40,000 promise round trips).
+ */
+async function* lineBatches(body: Readable): AsyncGenerator<string[]> {
   const decoder = new StringDecoder('utf8');
   let partial = '';
   for await (const chunk of body) {
     const text = partial + decoder.write(chunk as Buffer);
     const parts = text.split('\n');
     partial = parts.pop()!;
-    yield* parts;
+    yield parts;
   }
   const tail = partial + decoder.end();
-  if (tail) yield tail;
+  if (tail) yield [tail];
 }
 
 function parseJson(line: string): unknown {
