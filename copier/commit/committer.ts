@@ -18,6 +18,7 @@ import { EmptyDirCollector } from '../watch/prune-dirs.ts';
 import { recordRunRetries } from '../watch/retry-state.ts';
 import { recordedMtime, type IndexEntry } from '../plan/mtime-index.ts';
 import { ReceiptCollector } from './receipts.ts';
+import { mapOrdered } from '../runtime/concurrency.ts';
 
 export interface CommitInput {
   runId: string;
@@ -34,6 +35,12 @@ export interface CommitInput {
 const FAILED_FILES_LIMIT = 1000;
 /** Runs whose plan and report stay in the state location. */
 const KEEP_RUNS = 20;
+/**
+ * Deletions in flight (Sync's destination extras, Move's sources): one round trip each, so a run
+ * that deletes 10,000 objects must not wait for them one after another. rclone deletes with its
+ * --checkers (8 by default); a DELETE moves no data, so more is cheap.
+ */
+const DELETES_IN_FLIGHT = 16;
 
 export async function runCommit(input: CommitInput): Promise<RunReport> {
   const receipts = new ReceiptCollector(input.destination);
@@ -123,10 +130,11 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
     } else if (t.filesFailed > 0) {
       messages.push(`${t.filesFailed} files failed, so destination extras were not deleted (a later successful run deletes them)`);
     } else {
-      for await (const d of state.readLines<PathSize>(DELETES_FILE)) {
+      const deleted = mapOrdered(state.readLines<PathSize>(DELETES_FILE), DELETES_IN_FLIGHT, async (d) => {
         await input.destination.delete(d.path);
         filesDeleted++; bytesDeleted += d.size;
-      }
+      });
+      for await (const _ of deleted) void _;
     }
   }
 
@@ -144,15 +152,21 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
         emptied.add(path);
         filesDeleted++; bytesDeleted += size;
       };
+      const inFlight = (items: AsyncIterable<PathSize>) => mapOrdered(items, DELETES_IN_FLIGHT, (f) => del(f.path, f.size));
       for (const s of working) {
         const latest = await latestRecords(state, s.index);
-        for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
-          if (item.range) continue;
-          if (latest.get(journalKey({ path: item.path }))?.status === 'done') await del(item.path, item.size);
-        }
+        const copied = async function* () {
+          for await (const item of state.readLines<CopyItem>(shardFile(s.index))) {
+            if (!item.range && latest.get(journalKey({ path: item.path }))?.status === 'done') yield item;
+          }
+        };
+        for await (const _ of inFlight(copied())) void _;
       }
-      for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) await del(sf.path, sf.size);
-      for await (const m of state.readLines<PathSize>(MOVE_SKIPPED_FILE)) await del(m.path, m.size);
+      const joinedSplits = async function* () {
+        for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) yield sf;
+      };
+      for await (const _ of inFlight(joinedSplits())) void _;
+      for await (const _ of inFlight(state.readLines<PathSize>(MOVE_SKIPPED_FILE))) void _;
       const pruned = await emptied.prune(input.source);
       if (pruned.removed.length) log.info({ removed: pruned.removed.length }, 'removed empty source directories');
     }
