@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startSynthetic } from './synthetic-s3.ts';
-import { startThrottleProxy } from './throttle-proxy.ts';
+import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
 import { median, alternate } from './stats.ts';
 import { judge } from './report.ts';
@@ -64,6 +64,21 @@ test('throttling proxy passes bytes through unchanged in both directions', async
     await proxy.close();
     echo.close();
   }
+});
+
+test('the throttle holds a stream to its rate, and idle time buys no more than the burst', () => {
+  const MiB = 1024 * 1024;
+  const a = new Allowance(MiB, 64 * 1024, 0); // 1 MiB/s
+  assert.equal(a.take(64 * 1024, 0), 0, 'the burst goes at once');
+  assert.equal(a.take(MiB, 0), 1000, 'then a MiB waits a second');
+  // Ten seconds idle: a schedule from the connection's start would now let 10 MiB through at once.
+  assert.equal(a.take(64 * 1024, 11_000), 0);
+  assert.equal(a.take(MiB, 11_000), 1000);
+  // Steady sending at the rate never waits more than a chunk's worth.
+  const b = new Allowance(MiB, 64 * 1024, 0);
+  let worst = 0;
+  for (let t = 0; t < 2000; t += 62.5) worst = Math.max(worst, b.take(64 * 1024, t));
+  assert.ok(worst <= 62.5, `waited ${worst} ms`);
 });
 
 test('median, alternation and target judgement', async () => {

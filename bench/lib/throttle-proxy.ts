@@ -6,17 +6,43 @@ import type { AddressInfo } from 'node:net';
 
 export interface Proxy { endpoint: string; connections: () => number; close: () => Promise<void> }
 
+/** What a stream may send beyond its rate: one socket read's worth, 16 ms at 4 MiB/s. */
+const BURST = 64 * 1024;
+
+/**
+ * A token bucket: the allowance grows at the cap and holds at most `burst`, so a keep-alive
+ * connection that idles cannot bank the idle time and then send faster than the cap. (A schedule
+ * counted from the connection's start, as this proxy had, let a reused connection do exactly that,
+ * which favoured whichever run reused connections.)
+ */
+export class Allowance {
+  readonly #rate: number;
+  readonly #burst: number;
+  #tokens: number;
+  #at: number;
+  constructor(bytesPerSec: number, burst: number, nowMs: number) {
+    this.#rate = bytesPerSec;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#at = nowMs;
+  }
+  /** Spends `bytes` at `nowMs`; returns how long the stream must now wait (ms, 0 = none). */
+  take(bytes: number, nowMs: number): number {
+    this.#tokens = Math.min(this.#burst, this.#tokens + ((nowMs - this.#at) / 1000) * this.#rate) - bytes;
+    this.#at = nowMs;
+    return this.#tokens >= 0 ? 0 : (-this.#tokens / this.#rate) * 1000;
+  }
+}
+
 function throttle(from: Socket, to: Socket, bytesPerSec: number): void {
-  const start = Date.now();
-  let sent = 0;
+  const allowance = new Allowance(bytesPerSec, BURST, Date.now());
   from.on('data', (chunk: Buffer) => {
-    sent += chunk.length;
     const ok = to.write(chunk);
-    // When this stream is ahead of its allowance, stop reading until the schedule catches up.
-    const aheadMs = (sent / bytesPerSec) * 1000 - (Date.now() - start);
-    if (aheadMs > 5 || !ok) {
+    // Over the allowance: stop reading until the cap has paid for what was sent.
+    const waitMs = allowance.take(chunk.length, Date.now());
+    if (waitMs > 5 || !ok) {
       from.pause();
-      const resume = () => setTimeout(() => from.resume(), Math.max(0, aheadMs));
+      const resume = () => setTimeout(() => from.resume(), waitMs);
       if (ok) resume(); else to.once('drain', resume);
     }
   });

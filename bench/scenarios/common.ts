@@ -23,6 +23,15 @@ export interface Bench {
   state: Map<string, string>;
 }
 
+/**
+ * Rounds for the two scenarios whose spread between full runs was widest on this shared 2-core
+ * machine (B1's medians moved by up to 0.3× of rclone's, B7's by 0.1×): at least 5, so one
+ * disturbed round cannot be the median. Quick runs keep the requested count.
+ */
+export function noisyRounds(b: Bench): number {
+  return b.quick ? b.rounds : Math.max(b.rounds, 5);
+}
+
 export interface RowSpec {
   scenario: string;
   metric: string;

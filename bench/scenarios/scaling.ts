@@ -6,7 +6,7 @@ import { startThrottleProxy } from '../lib/throttle-proxy.ts';
 import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
 import { alternate, type Contender } from '../lib/stats.ts';
 import { datasync, writeManifest } from '../lib/tools.ts';
-import { row, type Bench } from './common.ts';
+import { noisyRounds, row, type Bench } from './common.ts';
 
 const MiB = 2 ** 20;
 
@@ -40,7 +40,7 @@ export async function b7(b: Bench): Promise<void> {
         } finally { await dropBucket(b.s3c, bucket); }
       },
     }));
-    const out = await alternate(cs, b.rounds, b.log);
+    const out = await alternate(cs, noisyRounds(b), b.log);
     for (const n of [2, 4]) {
       b.rows.push(row({
         scenario: 'B7 scaling', metric: `throughput at ${n} shards vs 1 (speedup)`, unit: 'MiB/s', peer: 'datasync, 1 shard', peerFlags: flags, dataset: ds.label,

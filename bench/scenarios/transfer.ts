@@ -8,7 +8,7 @@ import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
 import { alternate, median, type Contender, type Outcome } from '../lib/stats.ts';
 import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
 import type { RunResult } from '../lib/proc.ts';
-import { row, warmPageCache, type Bench } from './common.ts';
+import { noisyRounds, row, warmPageCache, type Bench } from './common.ts';
 import type { DataSyncSpec } from '../../api/types.ts';
 
 const MiB = 2 ** 20;
@@ -117,7 +117,7 @@ export async function b1(b: Bench): Promise<void> {
       } finally { await dropBucket(b.s3c, bucket); }
     },
   });
-  const out = await alternate(cs, b.rounds, b.log);
+  const out = await alternate(cs, noisyRounds(b), b.log);
   const ds1 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b1'), target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
