@@ -130,11 +130,10 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
     } else if (t.filesFailed > 0) {
       messages.push(`${t.filesFailed} files failed, so destination extras were not deleted (a later successful run deletes them)`);
     } else {
-      const deleted = mapOrdered(state.readLines<PathSize>(DELETES_FILE), DELETES_IN_FLIGHT, async (d) => {
+      await deleteEach(state.readLines<PathSize>(DELETES_FILE), async (d) => {
         await input.destination.delete(d.path);
         filesDeleted++; bytesDeleted += d.size;
       });
-      for await (const _ of deleted) void _;
     }
   }
 
@@ -147,12 +146,11 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
       messages.push(guard.message!);
     } else {
       const emptied = new EmptyDirCollector(); // Move: remove directories left empty, never the root
-      const del = async (path: string, size: number) => {
+      const del = async ({ path, size }: PathSize) => {
         await input.source.delete(path);
         emptied.add(path);
         filesDeleted++; bytesDeleted += size;
       };
-      const inFlight = (items: AsyncIterable<PathSize>) => mapOrdered(items, DELETES_IN_FLIGHT, (f) => del(f.path, f.size));
       for (const s of working) {
         const latest = await latestRecords(state, s.index);
         const copied = async function* () {
@@ -160,13 +158,13 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
             if (!item.range && latest.get(journalKey({ path: item.path }))?.status === 'done') yield item;
           }
         };
-        for await (const _ of inFlight(copied())) void _;
+        await deleteEach(copied(), del);
       }
       const joinedSplits = async function* () {
         for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) yield sf;
       };
-      for await (const _ of inFlight(joinedSplits())) void _;
-      for await (const _ of inFlight(state.readLines<PathSize>(MOVE_SKIPPED_FILE))) void _;
+      await deleteEach(joinedSplits(), del);
+      await deleteEach(state.readLines<PathSize>(MOVE_SKIPPED_FILE), del);
       const pruned = await emptied.prune(input.source);
       if (pruned.removed.length) log.info({ removed: pruned.removed.length }, 'removed empty source directories');
     }
@@ -233,6 +231,11 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
 }
 
 async function* none<T>(): AsyncGenerator<T> {}
+
+/** `del` over every item, DELETES_IN_FLIGHT at a time; the first failure (in list order) stops it. */
+async function deleteEach<T>(items: AsyncIterable<T>, del: (item: T) => Promise<void>): Promise<void> {
+  for await (const _ of mapOrdered(items, DELETES_IN_FLIGHT, del)) void _;
+}
 
 async function latestRecords(state: RunState, shard: number): Promise<Map<string, JournalRecord>> {
   const latest = new Map<string, JournalRecord>();

@@ -46,8 +46,7 @@ export class ReceiptCollector {
     await this.#guard(async () => {
       await this.#endShard();
       if (!this.#destination.features.listModTimeIsUploadTime) return;
-      this.#work ??= await mkdtemp(path.join(tmpdir(), 'datasync-index-'));
-      this.#current = new IndexWriter(path.join(this.#work, `shard-${index}.jsonl`), this.#destination.location);
+      this.#current = new IndexWriter(path.join(await this.#workDir(), `shard-${index}.jsonl`), this.#destination.location);
     });
   }
 
@@ -66,14 +65,13 @@ export class ReceiptCollector {
     if (!destination.features.listModTimeIsUploadTime) return 0;
     const merged = this.#count + input.extra.length;
     if (merged === 0) return 0;
-    this.#work ??= await mkdtemp(path.join(tmpdir(), 'datasync-index-'));
     const current: { status: IndexStatus; problem?: string } = { status: 'absent' };
     const streams = [
       indexEntries(input.stateBackend, input.statePrefix, destination.location, current),
       ...this.#files.map((f) => readIndex(createReadStream(f), destination.location, { status: 'absent' })),
       (async function* () { yield* input.extra; })(),
     ];
-    const out = new IndexWriter(path.join(this.#work, 'index.jsonl'), destination.location);
+    const out = new IndexWriter(path.join(await this.#workDir(), 'index.jsonl'), destination.location);
     for await (const e of mergeIndexes(streams)) await out.add(e);
     await out.close();
     if (current.status === 'invalid') input.log.warn({ problem: current.problem }, 'recorded-mtime index unusable; rebuilt from this run\'s receipts');
@@ -88,6 +86,11 @@ export class ReceiptCollector {
     await this.#current?.close().catch(() => {});
     this.#current = undefined;
     if (this.#work) await rm(this.#work, { recursive: true, force: true });
+  }
+
+  /** The spill directory, made on first use (a commit with no receipts makes none). */
+  async #workDir(): Promise<string> {
+    return this.#work ??= await mkdtemp(path.join(tmpdir(), 'datasync-index-'));
   }
 
   async #endShard(): Promise<void> {

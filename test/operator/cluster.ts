@@ -121,13 +121,13 @@ export function startOperator(c: Cluster, args: string[], name = 'operator'): Op
   };
 }
 
-/** The operator's clock in a test: it stands still until the test moves it, and only forward. */
 /** Units and a formatter for the simulated clock's milliseconds. */
 export const MIN = 60_000;
 export const HOUR = 60 * MIN;
 export const DAY = 24 * HOUR;
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** The operator's clock in a test: it stands still until the test moves it, and only forward. */
 export interface SimulatedClock { now(): Date; ms(): number; set(ms: number): void }
 
 export interface InProcessOperator { controller: Controller; clock: SimulatedClock; poke(name: string): void; stop(): Promise<void> }

@@ -1,10 +1,9 @@
 // MinIO access for the operator suites (admin credentials from testEnv()).
-import { createHash } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
 import type { TestEndpoints } from '../env/endpoints.ts';
 
 /** For comparing what readBucket returns with what was written, byte for byte. */
-export const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+export { sha256 } from '../engine/helpers.ts';
 
 export function s3Client(env: TestEndpoints): S3Client {
   return new S3Client({
