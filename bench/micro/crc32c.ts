@@ -1,13 +1,12 @@
 // Micro-benchmark behind B1's top hot spot: CRC32C of streamed data. Compares the byte-at-a-time
-// table of @aws-crypto/crc32c (the copier's first choice) with the slicing-by-8 in plain JS that
-// copier/checksum.ts uses now (same result, 8 table lookups per 8 bytes instead of per byte), the
-// native hashes OpenSSL gives
-// Node for scale, and @node-rs/crc32 (SIMD, prebuilt N-API binary on npm) when it can be loaded.
+// table of @aws-crypto/crc32c (the copier's first choice), the slicing-by-8 in plain JS that
+// copier/checksum.ts falls back to, @node-rs/crc32 (the CPU's CRC32 instruction, a prebuilt N-API
+// binary) that it uses where that loads, and the native hashes OpenSSL gives Node for scale.
 // Not part of `npm run bench`'s table; run by hand:
 //   node bench/micro/crc32c.ts [MiB=256]
 //   CRC_MODULES=/some/dir/node_modules node bench/micro/crc32c.ts   # where @node-rs/crc32 is installed
 import { Crc32c } from '@aws-crypto/crc32c';
-import { crc32cUpdate } from '../../copier/checksum.ts';
+import { crc32cUpdateJs, crc32cImplementation } from '../../copier/checksum.ts';
 import { createHash, randomFillSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { createRequire } from 'node:module';
@@ -15,7 +14,7 @@ import path from 'node:path';
 
 /** The copier's slicing-by-8 CRC32C, with the argument order the measurements below use. */
 export function crc32cSlice8(data: Uint8Array, crc = 0): number {
-  return crc32cUpdate(crc, data);
+  return crc32cUpdateJs(crc, data);
 }
 
 if (import.meta.main) {
@@ -33,6 +32,7 @@ if (import.meta.main) {
   const nodeRs = loadNodeRs();
   if (nodeRs) time('@node-rs/crc32 crc32c (SIMD, native)', () => { let c = 0; for (let i = 0; i < chunks; i++) c = nodeRs(chunk, c); return c.toString(16); });
   else console.log('@node-rs/crc32: not installed (set CRC_MODULES)');
+  console.log(`(the copier uses: ${crc32cImplementation})`);
   time('node:zlib crc32 (IEEE, native)', () => { let c = 0; for (let i = 0; i < chunks; i++) c = crc32(chunk, c); return c.toString(16); });
   time('OpenSSL md5 (native)', () => { const h = createHash('md5'); for (let i = 0; i < chunks; i++) h.update(chunk); return h.digest('hex').slice(0, 8); });
   time('OpenSSL sha256 (native)', () => { const h = createHash('sha256'); for (let i = 0; i < chunks; i++) h.update(chunk); return h.digest('hex').slice(0, 8); });
