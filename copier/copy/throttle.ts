@@ -1,7 +1,8 @@
 // bandwidthLimit: a token bucket shared by every transfer in this process. Each worker process
 // gets limit / shards, so the run as a whole stays within the limit. Tokens may go into debt, so
 // a chunk larger than the burst still passes, and the next caller waits the debt off.
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { withByob, type ByobReader } from '../backends/support/byob.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Crc32c } from '../checksum.ts';
 
@@ -43,6 +44,35 @@ export class MeteredStream extends Transform {
   /** CRC32C of the bytes passed so far; undefined unless constructed with crc32c. */
   get crc32c(): number | undefined {
     return this.#crc?.digest();
+  }
+  /**
+   * A source that can read into the consumer's buffers (support/byob.ts) is piped in only when
+   * this stream is read the ordinary way; a consumer that uses the reader instead never starts it.
+   */
+  deferPipe(src: Readable, reader: ByobReader): void {
+    this.#pending = src;
+    withByob(this, { readInto: (target, offset, length) => this.#readInto(reader, target, offset, length) });
+  }
+  #pending: Readable | undefined;
+  override _read(size: number): void {
+    const src = this.#pending;
+    if (src) {
+      this.#pending = undefined;
+      src.pipe(this);
+    }
+    super._read(size);
+  }
+  /** The same accounting as _transform, for bytes read straight into the consumer's buffer. */
+  async #readInto(reader: ByobReader, target: Buffer, offset: number, length: number): Promise<number> {
+    if (!this.#pending) throw new Error('a metered stream was read both as a stream and into buffers');
+    const n = await reader.readInto(target, offset, length);
+    if (n > 0) {
+      if (this.#bucket) await this.#bucket.take(n);
+      this.bytes += n;
+      this.#crc?.update(target.subarray(offset, offset + n));
+      this.#onBytes(n);
+    }
+    return n;
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const pass = () => {

@@ -17,6 +17,7 @@ import { recordedMtime } from '../plan/mtime-index.ts';
 import { Journal } from './journal.ts';
 import { withRetry } from './retry.ts';
 import { MeteredStream, TokenBucket } from './throttle.ts';
+import { byobOf } from '../backends/support/byob.ts';
 
 export interface ShardProgress {
   shard: number;
@@ -207,7 +208,9 @@ function meteredSource(src: Readable, bucket: TokenBucket | undefined, onBytes: 
   // that creates was 2% of the copy CPU for 16 KiB files.
   src.on('error', (err) => tap.destroy(err));
   tap.on('close', () => src.destroy());
-  src.pipe(tap);
+  const reader = byobOf(src);
+  if (reader) tap.deferPipe(src, reader);
+  else src.pipe(tap);
   return { stream: tap, tap };
 }
 

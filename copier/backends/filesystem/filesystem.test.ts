@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, statSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readdirSync, statSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -79,4 +79,31 @@ test('a whole-file read with the planned size returns the file as it is now: sam
   const big = Buffer.alloc(3 * 1024 * 1024 + 7, 9);
   writeFileSync(path.join(root, 'big'), big);
   assert.deepEqual(await readAll('big', big.length), big, 'above the one-call limit: streamed');
+});
+
+test('a streamed read can also be read into the caller\'s buffers (BYOB): whole file and ranges, byte for byte, handle closed on destroy', async () => {
+  const { byobOf } = await import('../support/byob.ts');
+  const { randomBytes } = await import('node:crypto');
+  const root = mkdtempSync(path.join(tmpdir(), 'fsb-'));
+  const b = new FilesystemBackend(root, 'source');
+  const data = randomBytes(3 * 1024 * 1024 + 11);
+  writeFileSync(path.join(root, 'big'), data);
+  const readAllInto = async (opts: { offset?: number; length?: number; expectedSize?: number }, step: number) => {
+    const stream = await b.read('big', opts);
+    const reader = byobOf(stream);
+    assert.ok(reader, 'a large file read offers a BYOB reader');
+    const out = Buffer.alloc(data.length + 100, 0xee);
+    let have = 0;
+    for (let n; (n = await reader.readInto(out, have, Math.min(step, out.length - have))) > 0;) have += n;
+    const closed = new Promise((resolve) => stream.once('close', resolve));
+    stream.destroy();
+    await closed;
+    return out.subarray(0, have);
+  };
+  assert.deepEqual(await readAllInto({ expectedSize: data.length }, 1024 * 1024), data);
+  assert.deepEqual(await readAllInto({ offset: 1000, length: 2 * 1024 * 1024 }, 777_777), data.subarray(1000, 1000 + 2 * 1024 * 1024), 'a range stops at its end');
+  assert.deepEqual(await readAllInto({ offset: data.length - 5 }, 64), data.subarray(data.length - 5), 'an open range stops at the end of the file');
+  // Every handle was closed: the directory can be removed and no descriptor points into it.
+  const fds = readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
+  assert.equal(fds.filter((f) => f.startsWith(root)).length, 0, 'no descriptor left open on the source');
 });

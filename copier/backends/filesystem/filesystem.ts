@@ -13,6 +13,7 @@ import { comparePaths } from '../backend.ts';
 import { ChecksumStream, crc32cChecksum } from '../../checksum.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { translateFsError } from './errors.ts';
+import { withByob } from '../support/byob.ts';
 
 /** Stats in flight ahead of the entry being listed (the thread pool runs 4 at a time by default). */
 const STAT_AHEAD = 32;
@@ -217,11 +218,29 @@ export class FilesystemBackend implements Backend {
       }
       // Opening first surfaces permission errors here rather than later on the stream.
       const handle = await open(this.#full(rel), 'r');
-      return handle.createReadStream({
+      const stream = handle.createReadStream({
         highWaterMark: READ_CHUNK,
         start,
         ...(opts.length === undefined ? {} : { end: start + opts.length - 1 }),
         ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+      });
+      // A part uploader may read straight into its part buffers instead (support/byob.ts); the
+      // stream, destroyed by that consumer when done, still owns and closes the handle.
+      let position = start;
+      const end = opts.length === undefined ? Infinity : start + opts.length;
+      return withByob(stream, {
+        readInto: async (target, offset, length) => {
+          opts.signal?.throwIfAborted();
+          const want = Math.min(length, end - position);
+          if (want <= 0) return 0;
+          try {
+            const { bytesRead } = await handle.read(target, offset, want, position);
+            position += bytesRead;
+            return bytesRead;
+          } catch (err) {
+            throw this.#fail(err, 'read', rel);
+          }
+        },
       });
     } catch (err) {
       throw this.#fail(err, 'read', rel);

@@ -52,3 +52,63 @@ test('a piece that is a whole chunk by itself is passed on without a copy', asyn
   assert.equal(out.length, 1);
   assert.equal(out[0]!.buffer, piece.buffer, 'same memory, not a copy');
 });
+
+/** A stream over data that also reads into the caller's buffers, in short reads of random length. */
+function byobSource(data: Buffer): { stream: Readable; reads: () => number } {
+  const { withByob } = byobModule!;
+  let pos = 0;
+  let reads = 0;
+  const stream = withByob(Readable.from([data]), {
+    readInto: async (target, offset, length) => {
+      reads++;
+      const n = Math.min(length, data.length - pos, 1 + Math.floor(Math.random() * 5000));
+      data.copy(target, offset, pos, pos + n);
+      pos += n;
+      return n;
+    },
+  });
+  return { stream, reads: () => reads };
+}
+let byobModule: typeof import('./byob.ts') | undefined;
+
+test('a BYOB source fills the chunk buffers directly: same chunks, held chunks intact, the stream itself never read, and destroyed at the end', async () => {
+  byobModule = await import('./byob.ts');
+  for (const held of [0, 1, 3]) {
+    for (const [total, size] of [[100_003, 4096], [65_536, 1024], [0, 100], [99, 100], [100, 100]] as const) {
+      const data = randomBytes(total);
+      const { stream, reads } = byobSource(data);
+      let streamed = false;
+      stream.on('data', () => { streamed = true; });
+      stream.pause();
+      let offset = 0;
+      const holding: Array<{ chunk: Buffer; at: number }> = [];
+      const lengths: number[] = [];
+      for await (const c of fixedChunks(stream, size, { held, atLeastOne: true })) {
+        lengths.push(c.length);
+        assert.deepEqual(c, data.subarray(offset, offset + c.length), `chunk at ${offset} (${total}/${size})`);
+        for (const h of holding) assert.deepEqual(h.chunk, data.subarray(h.at, h.at + h.chunk.length), `held chunk at ${h.at} intact (held ${held})`);
+        holding.push({ chunk: c, at: offset });
+        if (holding.length > held) holding.shift();
+        offset += c.length;
+      }
+      assert.equal(offset, total);
+      assert.deepEqual(lengths, total === 0 ? [0] : Array.from({ length: Math.ceil(total / size) }, (_, i) => Math.min(size, total - i * size)));
+      assert.ok(reads() > 0);
+      assert.equal(streamed, false, 'no data flowed through the stream');
+      assert.equal(stream.destroyed, true, 'the source is released');
+    }
+  }
+});
+
+test('a BYOB source abandoned by its consumer, or failing, is destroyed', async () => {
+  byobModule ??= await import('./byob.ts');
+  const { stream } = byobSource(randomBytes(50_000));
+  for await (const c of fixedChunks(stream, 1000)) {
+    assert.equal(c.length, 1000);
+    break;
+  }
+  assert.equal(stream.destroyed, true);
+  const failing = byobModule.withByob(Readable.from([]), { readInto: async () => { throw new Error('disk gone'); } });
+  await assert.rejects(async () => { for await (const _ of fixedChunks(failing, 1000)) { /* no chunk */ } }, /disk gone/);
+  assert.equal(failing.destroyed, true);
+});

@@ -1,5 +1,6 @@
 // Stream helpers shared by backends that wrap an SDK stream.
 import { PassThrough, Readable } from 'node:stream';
+import { byobOf, type ByobReader } from './byob.ts';
 
 export function emptyReadable(): Readable {
   return Readable.from([]);
@@ -48,6 +49,11 @@ export async function translatedReadable(source: Readable, translate: (err: unkn
  * stream yields one empty chunk (a 0-byte object is still one PUT).
  */
 export async function* fixedChunks(body: AsyncIterable<Buffer | Uint8Array | string>, size: number, opts: { atLeastOne?: boolean; held?: number } = {}): AsyncGenerator<Buffer> {
+  const reader = byobOf(body);
+  if (reader) {
+    yield* filledChunks(body as unknown as Readable, reader, size, opts);
+    return;
+  }
   const ring = (opts.held ?? 1) + 1;
   const buffers: Buffer[] = [];
   let turn = 0;
@@ -81,6 +87,36 @@ export async function* fixedChunks(body: AsyncIterable<Buffer | Uint8Array | str
   }
   if (have > 0) yield target ? target.subarray(0, have) : whole!;
   else if (opts.atLeastOne && !yielded) yield Buffer.alloc(0);
+}
+
+/** fixedChunks for a source that reads into the ring's buffers itself (support/byob.ts). */
+async function* filledChunks(body: Readable, reader: ByobReader, size: number, opts: { atLeastOne?: boolean; held?: number }): AsyncGenerator<Buffer> {
+  const ring = (opts.held ?? 1) + 1;
+  const buffers: Buffer[] = [];
+  let turn = 0;
+  let yielded = false;
+  try {
+    for (let atEnd = false; !atEnd;) {
+      const buf = buffers[turn] ??= Buffer.allocUnsafeSlow(size);
+      turn = (turn + 1) % ring;
+      let have = 0;
+      while (have < size) {
+        const n = await reader.readInto(buf, have, size - have);
+        if (n === 0) {
+          atEnd = true;
+          break;
+        }
+        have += n;
+      }
+      if (have === 0) break;
+      yield have === size ? buf : buf.subarray(0, have);
+      yielded = true;
+    }
+    if (opts.atLeastOne && !yielded) yield Buffer.alloc(0);
+  } finally {
+    // Done, failed or abandoned by the consumer: the stream was never read, so release the source.
+    body.destroy();
+  }
 }
 
 /**
