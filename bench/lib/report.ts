@@ -4,6 +4,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { crc32cImplementation } from '../../copier/checksum.ts';
 
 export interface ResultRow {
   scenario: string;
@@ -28,7 +29,7 @@ export interface ResultRow {
 }
 
 export interface Results {
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; loadAvg1m: number };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; kernel: string; node: string; loadAvg1m: number; crc32c?: 'native' | 'js' };
   date: string;
   mode: 'full' | 'quick';
   durationSeconds: number;
@@ -43,6 +44,8 @@ export function machine(): Results['machine'] {
   return {
     cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: os.release(), node: process.version, loadAvg1m: os.loadavg()[0] ?? 0,
+    // The copier's CRC32C implementation (copier/checksum.ts): the JS fallback costs B1 throughput.
+    crc32c: crc32cImplementation,
   };
 }
 
@@ -78,7 +81,7 @@ export function writeResults(dir: string, res: Results): { json: string; md: str
     `### ${k}\n\n| self ms | self % | function | where | via (nearest DataSync frame) |\n|---|---|---|---|---|\n${v.map((f) => `| ${f.selfMs.toFixed(0)} | ${f.selfPct.toFixed(1)} | ${f.fn} | ${f.where} | ${f.via ?? ''} |`).join('\n')}\n`).join('\n');
   writeFileSync(md, `# DataSync benchmarks, ${res.date} (${res.mode})
 
-Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadAvg1m.toFixed(2)} at start.
+Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}, load ${m.loadAvg1m.toFixed(2)} at start${m.crc32c ? `, copier CRC32C ${m.crc32c}` : ''}.
 Peers: ${Object.entries(res.peers).map(([k, v]) => `${k} ${v}`).join(', ')}. Duration ${Math.round(res.durationSeconds)} s.
 
 ${res.merged ? `Merged: ${res.merged.rerun.join(', ')} re-run now; the other rows are from the ${res.merged.keptMode} run of ${res.merged.keptFrom}, which took ${Math.round(res.merged.keptDurationSeconds)} s.\n\n` : ''}Every value is the median of alternating runs (see \`runs\` in latest.json). Ratios, not absolute
