@@ -84,6 +84,7 @@ test('a BYOB source fills the chunk buffers directly: same chunks, held chunks i
       const holding: Array<{ chunk: Buffer; at: number }> = [];
       const lengths: number[] = [];
       for await (const c of fixedChunks(stream, size, { held, atLeastOne: true })) {
+        if (offset + c.length < total || c.length < size) assert.equal(stream.destroyed, offset + c.length === total, 'released with the last chunk, not before');
         lengths.push(c.length);
         assert.deepEqual(c, data.subarray(offset, offset + c.length), `chunk at ${offset} (${total}/${size})`);
         for (const h of holding) assert.deepEqual(h.chunk, data.subarray(h.at, h.at + h.chunk.length), `held chunk at ${h.at} intact (held ${held})`);

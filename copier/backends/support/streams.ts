@@ -109,9 +109,13 @@ async function* filledChunks(body: Readable, reader: ByobReader, size: number, o
         have += n;
       }
       if (have === 0) break;
+      // At the end, release the source before the last chunk goes out: a consumer that knows the
+      // size (a single PUT) never pulls again, so the finally below would not run until GC.
+      if (atEnd) body.destroy();
       yield have === size ? buf : buf.subarray(0, have);
       yielded = true;
     }
+    body.destroy();
     if (opts.atLeastOne && !yielded) yield Buffer.alloc(0);
   } finally {
     // Done, failed or abandoned by the consumer: the stream was never read, so release the source.
