@@ -18,6 +18,7 @@ import { Journal } from './journal.ts';
 import { withRetry } from './retry.ts';
 import { MeteredStream, TokenBucket } from './throttle.ts';
 import { byobOf } from '../backends/support/byob.ts';
+import { forEachPulled } from '../runtime/concurrency.ts';
 
 export interface ShardProgress {
   shard: number;
@@ -110,7 +111,7 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
   };
 
   try {
-    await forEachConcurrent(state.readLines<CopyItem>(shardFile(shard)), opts.transfersPerShard, copyOne);
+    await forEachPulled(state.readLines<CopyItem>(shardFile(shard)), opts.transfersPerShard, copyOne);
   } finally {
     clearInterval(timer);
     journal.flushNow(); // the last batch need not wait out the delay meant for joining completions
@@ -119,20 +120,6 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
   if (journalError) throw journalError.err;
   report();
   return s;
-}
-
-/** Runs fn over items with at most `limit` in flight; the first thrown error stops the loop and is rethrown. */
-async function forEachConcurrent<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  const running = new Set<Promise<void>>();
-  let failure: { err: unknown } | undefined;
-  for await (const item of items) {
-    if (failure) break;
-    const p: Promise<void> = fn(item).catch((err) => { failure ??= { err }; }).finally(() => running.delete(p));
-    running.add(p);
-    if (running.size >= limit) await Promise.race(running);
-  }
-  await Promise.all(running);
-  if (failure) throw failure.err;
 }
 
 type PartReceipts = Array<{ partNumber: number; size: number; id: string; checksum?: Checksum }>;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachLimit, mapOrdered } from './concurrency.ts';
+import { forEachLimit, forEachPulled, mapOrdered } from './concurrency.ts';
 
 function gauge() {
   let now = 0;
@@ -46,4 +46,39 @@ test('forEachLimit runs every item with at most limit in flight and throws the f
     done.push(i);
   }), /boom 1/);
   assert.deepEqual(done.sort(), [0, 2, 3, 4]);
+});
+
+test('forEachPulled runs every item of an async iterable with exactly `limit` in flight', async () => {
+  const g = gauge();
+  async function* items() { for (let i = 0; i < 40; i++) yield i; }
+  const seen: number[] = [];
+  await forEachPulled(items(), 6, async (i) => { await g.run(1 + (i * 7) % 5, i); seen.push(i); });
+  assert.deepEqual(seen.sort((a, b) => a - b), [...Array(40).keys()]);
+  assert.equal(g.peak, 6);
+});
+
+test('forEachPulled: the first failure stops the pulling, waits for the calls in flight, closes the iterator and is thrown', async () => {
+  let pulled = 0;
+  let closed = false;
+  async function* items() {
+    try { for (let i = 0; i < 1000; i++) { pulled++; yield i; } } finally { closed = true; }
+  }
+  let inFlight = 0;
+  let settledAfterFailure = 0;
+  let failed = false;
+  await assert.rejects(forEachPulled(items(), 4, async (i) => {
+    inFlight++;
+    try {
+      await sleep(i === 10 ? 1 : 5);
+      if (i === 10) { failed = true; throw new Error('boom 10'); }
+      if (failed) settledAfterFailure++;
+    } finally { inFlight--; }
+  }), /boom 10/);
+  assert.equal(inFlight, 0, 'nothing still running when the error is thrown');
+  assert.ok(settledAfterFailure > 0, 'the calls in flight were waited for');
+  assert.ok(pulled < 20, `pulling stopped (${pulled} pulled)`);
+  assert.equal(closed, true, 'the iterator was closed');
+  // A failing iterator is a failure too.
+  async function* broken() { yield 1; throw new Error('listing broke'); }
+  await assert.rejects(forEachPulled(broken(), 3, async () => {}), /listing broke/);
 });

@@ -34,3 +34,38 @@ export async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (it
   await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
   if (failure) throw failure.err;
 }
+
+/**
+ * Runs `fn` over an async iterable with up to `limit` calls in flight: `limit` lanes each pull the
+ * next item when their last call ends. The first failure stops the pulling, and is thrown once
+ * the calls in flight have settled (the iterator is closed first). Lanes, not Promise.race over
+ * the calls in flight: a race adds a reaction to every pending call per item, 25 µs of CPU per
+ * item at 64 in flight (5% of B2's small-file copy).
+ */
+export async function forEachPulled<T>(items: AsyncIterable<T>, limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  const it = items[Symbol.asyncIterator]();
+  let failure: { err: unknown } | undefined;
+  let ended = false;
+  const lane = async () => {
+    while (!failure) {
+      let n: IteratorResult<T>;
+      try {
+        n = await it.next(); // an async generator queues concurrent next() calls
+      } catch (err) {
+        failure ??= { err };
+        ended = true; // a generator that threw is finished
+        return;
+      }
+      if (n.done) {
+        ended = true;
+        return;
+      }
+      try { await fn(n.value); } catch (err) { failure ??= { err }; }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
+  if (failure) {
+    if (!ended) await it.return?.();
+    throw failure.err;
+  }
+}
