@@ -50,3 +50,17 @@ test('a metered BYOB source read as a stream pipes the source in then, and refus
   assert.equal(tap.crc32c, crc32cOf(data));
   await assert.rejects(reader.readInto(Buffer.alloc(10), 0, 10), /both as a stream and into buffers/);
 });
+
+test('a metered body already in memory is handed over whole, and still counted, hashed and reported', async () => {
+  const { bufferReader } = await import('../backends/support/byob.ts');
+  const data = randomBytes(16_384);
+  const src = withByob(Readable.from([data]), bufferReader(data));
+  let reported = 0;
+  const tap = new MeteredStream(undefined, (n) => { reported += n; }, { crc32c: true });
+  tap.deferPipe(src, byobOf(src)!);
+  const rest = await byobOf(tap)!.takeRest!();
+  assert.equal(rest.buffer, data.buffer, 'no copy');
+  assert.equal(tap.bytes, data.length);
+  assert.equal(reported, data.length);
+  assert.equal(tap.crc32c, crc32cOf(data));
+});

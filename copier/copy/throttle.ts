@@ -51,7 +51,18 @@ export class MeteredStream extends Transform {
    */
   deferPipe(src: Readable, reader: ByobReader): void {
     this.#pending = src;
-    withByob(this, { readInto: (target, offset, length) => this.#readInto(reader, target, offset, length) });
+    const takeRest = reader.takeRest?.bind(reader);
+    withByob(this, {
+      readInto: (target, offset, length) => this.#readInto(reader, target, offset, length),
+      ...(takeRest ? {
+        takeRest: async () => {
+          this.#assertByob();
+          const rest = await takeRest();
+          await this.#account(rest, 0, rest.length);
+          return rest;
+        },
+      } : {}),
+    });
   }
   #pending: Readable | undefined;
   override _read(size: number): void {
@@ -64,15 +75,20 @@ export class MeteredStream extends Transform {
   }
   /** The same accounting as _transform, for bytes read straight into the consumer's buffer. */
   async #readInto(reader: ByobReader, target: Buffer, offset: number, length: number): Promise<number> {
-    if (!this.#pending) throw new Error('a metered stream was read both as a stream and into buffers');
+    this.#assertByob();
     const n = await reader.readInto(target, offset, length);
-    if (n > 0) {
-      if (this.#bucket) await this.#bucket.take(n);
-      this.bytes += n;
-      this.#crc?.update(target.subarray(offset, offset + n));
-      this.#onBytes(n);
-    }
+    await this.#account(target, offset, n);
     return n;
+  }
+  #assertByob(): void {
+    if (!this.#pending) throw new Error('a metered stream was read both as a stream and into buffers');
+  }
+  async #account(data: Buffer, offset: number, n: number): Promise<void> {
+    if (n === 0) return;
+    if (this.#bucket) await this.#bucket.take(n);
+    this.bytes += n;
+    this.#crc?.update(data.subarray(offset, offset + n));
+    this.#onBytes(n);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const pass = () => {

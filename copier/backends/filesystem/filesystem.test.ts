@@ -101,6 +101,11 @@ test('a streamed read can also be read into the caller\'s buffers (BYOB): whole 
     return out.subarray(0, have);
   };
   assert.deepEqual(await readAllInto({ expectedSize: data.length }, 1024 * 1024), data);
+  // A small file is read whole and handed over as it is.
+  writeFileSync(path.join(root, 'small'), data.subarray(0, 16_384));
+  const small = await b.read('small', { expectedSize: 16_384 });
+  assert.deepEqual(await byobOf(small)?.takeRest?.(), data.subarray(0, 16_384));
+  small.destroy();
   assert.deepEqual(await readAllInto({ offset: 1000, length: 2 * 1024 * 1024 }, 777_777), data.subarray(1000, 1000 + 2 * 1024 * 1024), 'a range stops at its end');
   assert.deepEqual(await readAllInto({ offset: data.length - 5 }, 64), data.subarray(data.length - 5), 'an open range stops at the end of the file');
   // Every handle was closed: the directory can be removed and no descriptor points into it.

@@ -13,7 +13,7 @@ import { comparePaths } from '../backend.ts';
 import { ChecksumStream, crc32cChecksum } from '../../checksum.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { translateFsError } from './errors.ts';
-import { withByob } from '../support/byob.ts';
+import { bufferReader, withByob } from '../support/byob.ts';
 
 /** Stats in flight ahead of the entry being listed (the thread pool runs 4 at a time by default). */
 const STAT_AHEAD = 32;
@@ -214,7 +214,7 @@ export class FilesystemBackend implements Backend {
     try {
       if (opts.offset === undefined && opts.length === undefined && opts.expectedSize !== undefined && opts.expectedSize <= WHOLE_READ_MAX) {
         const whole = await readSmallFile(this.#full(rel), opts.expectedSize);
-        if (whole) return Readable.from([whole], { objectMode: false });
+        if (whole) return withByob(Readable.from([whole], { objectMode: false }), bufferReader(whole));
       }
       // Opening first surfaces permission errors here rather than later on the stream.
       const handle = await open(this.#full(rel), 'r');

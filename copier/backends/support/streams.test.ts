@@ -113,3 +113,24 @@ test('a BYOB source abandoned by its consumer, or failing, is destroyed', async 
   await assert.rejects(async () => { for await (const _ of fixedChunks(failing, 1000)) { /* no chunk */ } }, /disk gone/);
   assert.equal(failing.destroyed, true);
 });
+
+test('a body already in memory (takeRest) goes out as it is: no copy, split only above the chunk size, one empty chunk for 0 bytes when asked', async () => {
+  const { withByob, bufferReader } = await import('./byob.ts');
+  const run = async (data: Buffer, size: number, atLeastOne: boolean) => {
+    const stream = withByob(Readable.from([data]), bufferReader(data));
+    const out: Buffer[] = [];
+    for await (const c of fixedChunks(stream, size, { atLeastOne, held: 0 })) out.push(c);
+    assert.equal(stream.destroyed, true, 'the source is released');
+    return out;
+  };
+  const data = randomBytes(16_384);
+  const [one, ...none] = await run(data, 1 << 20, true);
+  assert.equal(none.length, 0);
+  assert.equal(one!.buffer, data.buffer, 'same memory, not a copy');
+  assert.deepEqual(one, data);
+  const split = await run(data, 5000, false);
+  assert.deepEqual(split.map((c) => c.length), [5000, 5000, 5000, 1384]);
+  assert.deepEqual(Buffer.concat(split), data);
+  assert.deepEqual((await run(Buffer.alloc(0), 100, true)).map((c) => c.length), [0]);
+  assert.deepEqual(await run(Buffer.alloc(0), 100, false), []);
+});

@@ -96,6 +96,16 @@ async function* filledChunks(body: Readable, reader: ByobReader, size: number, o
   let turn = 0;
   let yielded = false;
   try {
+    if (reader.takeRest) {
+      const rest = await reader.takeRest();
+      body.destroy();
+      for (let at = 0; at < rest.length; at += size) {
+        yield rest.subarray(at, at + size); // views of memory nobody reuses: any number may be held
+        yielded = true;
+      }
+      if (opts.atLeastOne && !yielded) yield rest;
+      return;
+    }
     for (let atEnd = false; !atEnd;) {
       const buf = buffers[turn] ??= Buffer.allocUnsafeSlow(size);
       turn = (turn + 1) % ring;
