@@ -2,7 +2,7 @@
 // gets limit / shards, so the run as a whole stays within the limit. Tokens may go into debt, so
 // a chunk larger than the burst still passes, and the next caller waits the debt off.
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { withByob, type ByobReader } from '../backends/support/byob.ts';
+import { byobOf, withByob } from '../backends/support/byob.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Crc32c } from '../checksum.ts';
 
@@ -46,19 +46,30 @@ export class MeteredStream extends Transform {
     return this.#crc?.digest();
   }
   /**
-   * A source that can read into the consumer's buffers (support/byob.ts) is piped in only when
-   * this stream is read the ordinary way; a consumer that uses the reader instead never starts it.
+   * Feeds this stream from src. A source that can read into the consumer's buffers
+   * (support/byob.ts) is piped in only when this stream is read the ordinary way; a consumer that
+   * uses the reader instead never starts it.
    */
-  deferPipe(src: Readable, reader: ByobReader): void {
+  feedFrom(src: Readable): void {
+    const reader = byobOf(src);
+    if (!reader) {
+      src.pipe(this);
+      return;
+    }
     this.#pending = src;
     const takeRest = reader.takeRest?.bind(reader);
     withByob(this, {
-      readInto: (target, offset, length) => this.#readInto(reader, target, offset, length),
+      readInto: async (target, offset, length) => {
+        this.#assertByob();
+        const n = await reader.readInto(target, offset, length);
+        await this.#account(target.subarray(offset, offset + n));
+        return n;
+      },
       ...(takeRest ? {
         takeRest: async () => {
           this.#assertByob();
           const rest = await takeRest();
-          await this.#account(rest, 0, rest.length);
+          await this.#account(rest);
           return rest;
         },
       } : {}),
@@ -73,28 +84,23 @@ export class MeteredStream extends Transform {
     }
     super._read(size);
   }
-  /** The same accounting as _transform, for bytes read straight into the consumer's buffer. */
-  async #readInto(reader: ByobReader, target: Buffer, offset: number, length: number): Promise<number> {
-    this.#assertByob();
-    const n = await reader.readInto(target, offset, length);
-    await this.#account(target, offset, n);
-    return n;
-  }
   #assertByob(): void {
     if (!this.#pending) throw new Error('a metered stream was read both as a stream and into buffers');
   }
-  async #account(data: Buffer, offset: number, n: number): Promise<void> {
-    if (n === 0) return;
-    if (this.#bucket) await this.#bucket.take(n);
-    this.bytes += n;
-    this.#crc?.update(data.subarray(offset, offset + n));
-    this.#onBytes(n);
+  /** _transform's accounting, for bytes read straight into the consumer's buffer. */
+  async #account(data: Buffer): Promise<void> {
+    if (data.length === 0) return;
+    if (this.#bucket) await this.#bucket.take(data.length);
+    this.#count(data);
+  }
+  #count(data: Buffer): void {
+    this.bytes += data.length;
+    this.#crc?.update(data);
+    this.#onBytes(data.length);
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     const pass = () => {
-      this.bytes += chunk.length;
-      this.#crc?.update(chunk);
-      this.#onBytes(chunk.length);
+      this.#count(chunk);
       cb(null, chunk);
     };
     if (this.#bucket) this.#bucket.take(chunk.length).then(pass, cb);

@@ -17,7 +17,6 @@ import { recordedMtime } from '../plan/mtime-index.ts';
 import { Journal } from './journal.ts';
 import { withRetry } from './retry.ts';
 import { MeteredStream, TokenBucket } from './throttle.ts';
-import { byobOf } from '../backends/support/byob.ts';
 import { forEachPulled } from '../runtime/concurrency.ts';
 
 export interface ShardProgress {
@@ -195,9 +194,7 @@ function meteredSource(src: Readable, bucket: TokenBucket | undefined, onBytes: 
   // that creates was 2% of the copy CPU for 16 KiB files.
   src.on('error', (err) => tap.destroy(err));
   tap.on('close', () => src.destroy());
-  const reader = byobOf(src);
-  if (reader) tap.deferPipe(src, reader);
-  else src.pipe(tap);
+  tap.feedFrom(src);
   return { stream: tap, tap };
 }
 
