@@ -4,13 +4,11 @@
 // binary) that it uses where that loads, and the native hashes OpenSSL gives Node for scale.
 // Not part of `npm run bench`'s table; run by hand:
 //   node bench/micro/crc32c.ts [MiB=256]
-//   CRC_MODULES=/some/dir/node_modules node bench/micro/crc32c.ts   # where @node-rs/crc32 is installed
+//   DATASYNC_CRC32C=js node bench/micro/crc32c.ts   # the copier's line then measures the JS fallback
 import { Crc32c } from '@aws-crypto/crc32c';
-import { crc32cUpdateJs, crc32cImplementation } from '../../copier/checksum.ts';
+import { crc32cUpdate, crc32cUpdateJs, crc32cImplementation } from '../../copier/checksum.ts';
 import { createHash, randomFillSync } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 
 /** The copier's slicing-by-8 CRC32C, with the argument order the measurements below use. */
 export function crc32cSlice8(data: Uint8Array, crc = 0): number {
@@ -29,21 +27,10 @@ if (import.meta.main) {
   };
   time('@aws-crypto/crc32c (byte table)', () => { const c = new Crc32c(); for (let i = 0; i < chunks; i++) c.update(chunk); return (c.digest() >>> 0).toString(16); });
   time('slicing-by-8 JS crc32c', () => { let c = 0; for (let i = 0; i < chunks; i++) c = crc32cSlice8(chunk, c); return c.toString(16); });
-  const nodeRs = loadNodeRs();
-  if (nodeRs) time('@node-rs/crc32 crc32c (SIMD, native)', () => { let c = 0; for (let i = 0; i < chunks; i++) c = nodeRs(chunk, c); return c.toString(16); });
-  else console.log('@node-rs/crc32: not installed (set CRC_MODULES)');
-  console.log(`(the copier uses: ${crc32cImplementation})`);
+  // What the copier calls: @node-rs/crc32 where it loads (copier/checksum.ts), else the line above.
+  time(`copier crc32cUpdate (${crc32cImplementation})`, () => { let c = 0; for (let i = 0; i < chunks; i++) c = crc32cUpdate(c, chunk); return c.toString(16); });
   time('node:zlib crc32 (IEEE, native)', () => { let c = 0; for (let i = 0; i < chunks; i++) c = crc32(chunk, c); return c.toString(16); });
   time('OpenSSL md5 (native)', () => { const h = createHash('md5'); for (let i = 0; i < chunks; i++) h.update(chunk); return h.digest('hex').slice(0, 8); });
   time('OpenSSL sha256 (native)', () => { const h = createHash('sha256'); for (let i = 0; i < chunks; i++) h.update(chunk); return h.digest('hex').slice(0, 8); });
 }
 
-function loadNodeRs(): ((data: Uint8Array, initial?: number) => number) | null {
-  const dirs = [process.env['CRC_MODULES'], path.resolve(import.meta.dirname, '../../node_modules')].filter((d): d is string => !!d);
-  for (const d of dirs) {
-    try {
-      return (createRequire(path.join(d, 'x.js'))('@node-rs/crc32') as { crc32c: (data: Uint8Array, initial?: number) => number }).crc32c;
-    } catch { /* not there */ }
-  }
-  return null;
-}
