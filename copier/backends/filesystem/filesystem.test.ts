@@ -112,3 +112,26 @@ test('a streamed read can also be read into the caller\'s buffers (BYOB): whole 
   const fds = readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } });
   assert.equal(fds.filter((f) => f.startsWith(root)).length, 0, 'no descriptor left open on the source');
 });
+
+test('small whole-file reads and listing stats on a slow filesystem move to the thread pool, with the same bytes and errors', async () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'fsb-'));
+  const files = Array.from({ length: 80 }, (_, i) => `f${String(i).padStart(3, '0')}`);
+  for (const [i, f] of files.entries()) writeFileSync(path.join(root, f), Buffer.alloc(1000 + i, i));
+  // Every timed call looks like 1 ms, so the gates trip after one batch of 64.
+  let timed = 0;
+  let t = 0;
+  const b = new FilesystemBackend(root, 'source', { now: () => { timed++; return (t += 1); } });
+  const listed = [];
+  for await (const e of b.list()) listed.push(e);
+  assert.deepEqual(listed.map((e) => [e.path, e.size]), files.map((f, i) => [f, 1000 + i]));
+  assert.equal(timed, 2 * 64, 'stats after the first 64 are not timed: they went to the thread pool');
+  for (const [i, f] of files.entries()) {
+    const got = Buffer.concat(await (await b.read(f, { expectedSize: 1000 + i })).toArray() as Buffer[]);
+    assert.deepEqual(got, Buffer.alloc(1000 + i, i), f);
+  }
+  assert.equal(timed, 4 * 64, 'reads after the first 64 are not timed either');
+  // The same error on both paths: a fast backend reads synchronously, the slow one through the pool.
+  for (const backend of [new FilesystemBackend(root, 'source'), b]) {
+    await assert.rejects(backend.read('missing', { expectedSize: 10 }), (err) => hasCode(err, 'NotFound'));
+  }
+});

@@ -14,15 +14,16 @@ import { ChecksumStream, crc32cChecksum } from '../../checksum.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
 import { translateFsError } from './errors.ts';
 import { bufferReader, withByob } from '../support/byob.ts';
+import { SyncWhileFast } from './sync-gate.ts';
 
 /** Stats in flight ahead of the entry being listed (the thread pool runs 4 at a time by default). */
 const STAT_AHEAD = 32;
 /**
- * Synchronous stats averaging more than SLOW_STAT_MS over a batch mean a slow (network)
- * filesystem: the listing's stats go to the thread pool from then on.
+ * When listing stats and small-file reads stop running synchronously (sync-gate.ts): a batch of 64
+ * averaging over 0.5 ms, or one call over 50 ms, means a slow (network) filesystem. A cached stat
+ * takes a few microseconds, and a cached 16 KiB read about 20.
  */
-const SLOW_STAT_MS = 0.5;
-const SLOW_STAT_BATCH = 64;
+const SYNC_LIMITS = { batch: 64, meanMs: 0.5, maxMs: 50 };
 /** Entries #walk hands on at a time. */
 const WALK_BATCH = 256;
 
@@ -31,6 +32,11 @@ export const TEMP_PREFIX = '.datasync-tmp-';
 
 /** Files up to this size (as planned) are read with one call into one buffer. */
 const WHOLE_READ_MAX = 1024 * 1024;
+/**
+ * ...and up to this size synchronously while such reads are fast (a cached 256 KiB read takes
+ * about 50 µs of the event loop); bigger ones always go to the thread pool.
+ */
+const SYNC_READ_MAX = 256 * 1024;
 /** Larger files stream in 1 MiB reads: at 64 KiB, per-read overhead was 10% of B1's copier CPU. */
 const READ_CHUNK = 1024 * 1024;
 
@@ -62,19 +68,40 @@ function readSmallFile(file: string, expected: number): Promise<Buffer | undefin
   });
 }
 
+/** readSmallFile with synchronous calls: the same reads, and the same answer for a file that grew. */
+function readSmallFileSync(file: string, expected: number): Buffer | undefined {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const want = expected + 1;
+    const buf = Buffer.allocUnsafe(want);
+    let got = 0;
+    for (;;) {
+      const n = fs.readSync(fd, buf, got, want - got, got);
+      got += n;
+      if (n === 0 || got >= expected) break;
+    }
+    return got < want ? buf.subarray(0, got) : undefined;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class FilesystemBackend implements Backend {
   readonly kind = 'filesystem';
   readonly location: string;
   readonly features: Features;
   readonly #root: string;
   readonly #side: Side;
-  /** Set once listing stats were slow: later stats go to the thread pool (#walk). */
-  #slowStat = false;
-  readonly #syncStats = { n: 0, ms: 0 };
+  /** Listing stats (#walk) and small-file reads run synchronously while these say so. */
+  readonly #statGate: SyncWhileFast;
+  readonly #readGate: SyncWhileFast;
 
-  constructor(root: string, side: Side) {
+  /** `now` times the synchronous calls; tests pass a slow clock to stand in for a slow filesystem. */
+  constructor(root: string, side: Side, opts: { now?: () => number } = {}) {
     this.#root = path.resolve(root);
     this.#side = side;
+    this.#statGate = new SyncWhileFast(SYNC_LIMITS, opts.now);
+    this.#readGate = new SyncWhileFast(SYNC_LIMITS, opts.now);
     this.location = `file://${this.#root}`;
     this.features = {
       // CRC32C of what a write stored, computed while writing (never for files it did not write).
@@ -143,11 +170,9 @@ export class FilesystemBackend implements Backend {
     }
     children.sort((a, b) => comparePaths(a.key, b.key));
     const dirPath = this.#full(relDir || '.');
-    // Stats run synchronously while they are fast (a local disk with the inodes cached answers in
-    // microseconds: a fifth of the CPU of a thread-pool round trip per file, which dominated
-    // listing 20,000 small files). Once they average more than SLOW_STAT_MS (a network
-    // filesystem), they go to the thread pool, up to STAT_AHEAD children ahead of the one being
-    // yielded, so the event loop is never held up for long. Entries come out in order either way.
+    // Stats run synchronously while the gate says they are fast (a fifth of the CPU of a
+    // thread-pool round trip per file). Once they are not, they go to the thread pool, up to
+    // STAT_AHEAD children ahead of the one being yielded. Entries come out in order either way.
     const stats = new Map<number, Promise<Stats | { err: unknown }>>();
     let started = 0;
     let batch: Entry[] = [];
@@ -166,19 +191,11 @@ export class FilesystemBackend implements Backend {
       const ahead = stats.get(i);
       let st: Stats | { err: unknown } | undefined = ahead ? await ahead : undefined;
       stats.delete(i);
-      if (!st && !this.#slowStat) {
-        const t = performance.now();
+      if (!st && this.#statGate.fast) {
         try {
-          st = statSync(path.join(dirPath, child.name));
+          st = this.#statGate.run(() => statSync(path.join(dirPath, child.name)));
         } catch (err) {
           st = { err };
-        }
-        // Judged over batches, so one stat that lost the CPU on a busy machine does not count.
-        const s = this.#syncStats;
-        s.ms += performance.now() - t;
-        if (++s.n === SLOW_STAT_BATCH) {
-          if (s.ms > SLOW_STAT_BATCH * SLOW_STAT_MS) this.#slowStat = true;
-          s.n = 0; s.ms = 0;
         }
       }
       if (!st) {
@@ -213,7 +230,10 @@ export class FilesystemBackend implements Backend {
     if (opts.length === 0) return Readable.from([]);
     try {
       if (opts.offset === undefined && opts.length === undefined && opts.expectedSize !== undefined && opts.expectedSize <= WHOLE_READ_MAX) {
-        const whole = await readSmallFile(this.#full(rel), opts.expectedSize);
+        const file = this.#full(rel);
+        const whole = opts.expectedSize <= SYNC_READ_MAX && this.#readGate.fast
+          ? this.#readGate.run(() => readSmallFileSync(file, opts.expectedSize!))
+          : await readSmallFile(file, opts.expectedSize);
         if (whole) return withByob(Readable.from([whole], { objectMode: false }), bufferReader(whole));
       }
       // Opening first surfaces permission errors here rather than later on the stream.
