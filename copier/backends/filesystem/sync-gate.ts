@@ -7,15 +7,19 @@
 // quarter of the copier's main-thread time in B2's profile). On a network filesystem (a PVC on
 // NFS) the same calls take milliseconds, and a synchronous call would hold up every transfer in
 // the process. So calls run synchronously while they are fast and move to the thread pool for
-// good once they are not: one slow call past `maxMs` (a hung mount), or a batch averaging more
-// than `meanMs` (judged over a batch, so one call that lost the CPU on a busy machine does not
-// count).
+// good once they are not. Calls are judged in batches:
+// - a median over `medianMs`: the typical call is slow (a network filesystem). A median, so that
+//   one-off costs do not count: the first calls compiling, a call that lost the CPU on a busy
+//   machine (under --cpu-prof, the first batch of reads from the page cache averaged over 0.5 ms);
+// - a mean over 4 × `medianMs`: enough calls are very slow (cache misses on a spinning disk) that
+//   the event loop is held up, even if most are fast;
+// and one call over `maxMs` moves them at once (a hung mount).
 
 export interface SyncGateLimits {
   /** Calls judged together. */
   batch: number;
-  /** A batch averaging more than this moves the calls to the thread pool. */
-  meanMs: number;
+  /** A batch whose median is over this, or whose mean is over 4 times this, moves the calls to the thread pool. */
+  medianMs: number;
   /** One call taking longer than this does so at once. */
   maxMs: number;
 }
@@ -24,12 +28,13 @@ export class SyncWhileFast {
   readonly #limits: SyncGateLimits;
   readonly #now: () => number;
   #slow = false;
+  readonly #batch: Float64Array;
   #n = 0;
-  #ms = 0;
 
   constructor(limits: SyncGateLimits, now: () => number = () => performance.now()) {
     this.#limits = limits;
     this.#now = now;
+    this.#batch = new Float64Array(limits.batch);
   }
 
   /** True while calls may still run synchronously. */
@@ -48,13 +53,14 @@ export class SyncWhileFast {
   }
 
   #record(ms: number): void {
-    const { batch, meanMs, maxMs } = this.#limits;
+    const { batch, medianMs, maxMs } = this.#limits;
     if (ms > maxMs) this.#slow = true;
-    this.#ms += ms;
-    if (++this.#n === batch) {
-      if (this.#ms > batch * meanMs) this.#slow = true;
-      this.#n = 0;
-      this.#ms = 0;
-    }
+    this.#batch[this.#n++] = ms;
+    if (this.#n < batch) return;
+    this.#n = 0;
+    let sum = 0;
+    for (const d of this.#batch) sum += d;
+    const median = this.#batch.sort()[batch >> 1]!;
+    if (median > medianMs || sum > 4 * medianMs * batch) this.#slow = true;
   }
 }
