@@ -10,7 +10,7 @@
 // good once they are not. Calls are judged in batches:
 // - a median over `medianMs`: the typical call is slow (a network filesystem). A median, so that
 //   one-off costs do not count: the first calls compiling, a call that lost the CPU on a busy
-//   machine (under --cpu-prof, the first batch of reads from the page cache averaged over 0.5 ms);
+//   machine (under --cpu-prof, batches of reads from the page cache averaged 0.52-0.60 ms);
 // - a mean over 4 × `medianMs`: enough calls are very slow (cache misses on a spinning disk) that
 //   the event loop is held up, even if most are fast;
 // and one call over `maxMs` moves them at once (a hung mount).
