@@ -196,7 +196,7 @@ async function schemaProblems(spec: DataSyncSpec): Promise<string[]> {
 
 async function workerCommand(args: string[]): Promise<number> {
   const [phase, ...rest] = args;
-  const { values } = parse(rest, { 'run-config': { type: 'string' }, shard: { type: 'string' } });
+  const { values } = parse(rest, { 'run-config': { type: 'string' }, shard: { type: 'string' }, 'after-plan': { type: 'boolean' } });
   const file = values['run-config'];
   if (typeof file !== 'string') throw new DataSyncError(`--run-config FILE is required\n${USAGE}`, { code: 'InvalidConfig', side: 'config' });
   const cfg = readRunConfig(file);
@@ -217,6 +217,8 @@ async function workerCommand(args: string[]): Promise<number> {
         if (shardText === undefined || !Number.isInteger(shard) || shard < 0) throw new DataSyncError(`--shard N (or JOB_COMPLETION_INDEX) must be a shard index, got '${shardText}'`, { code: 'InvalidConfig', side: 'config' });
         // Locally the parent `datasync run` draws the progress; in a pod it goes to our pod's annotation.
         const send = process.send?.bind(process);
+        // Started by `datasync run` while it plans (runtime/prestart.ts): wait for the plan before copying.
+        const planned = values['after-plan'] === true && send ? (await import('./runtime/prestart.ts')).awaitPlanned() : undefined;
         // Loaded only in pods: the Kubernetes client is heavy for local runs.
         const pod = send ? undefined : (await import('./progress/pod-annotation.ts')).createPodProgressReporter({ onError: (err) => log.warn({ err: (err as Error).message }, 'progress annotation patch failed') });
         const onProgress = (p: ShardProgress) => {
@@ -225,7 +227,8 @@ async function workerCommand(args: string[]): Promise<number> {
         };
         let summary;
         try {
-          summary = await copyPhase(cfg, shard, log, onProgress);
+          summary = await copyPhase(cfg, shard, log, onProgress, planned);
+          if (!summary) return EXIT_OK; // the run ended without work for this prestarted shard
           pod?.report({ ...summary, failedFiles: undefined });
         } finally {
           await pod?.close();

@@ -47,16 +47,27 @@ export function planPhase(cfg: RunConfig, startTime?: string, log?: Logger): Pro
 }
 
 /** The plan phase on backends the caller opened (`datasync run` keeps them for the commit). */
-export async function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Logger): Promise<Plan> {
+export async function planWith(o: Opened, cfg: RunConfig, startTime?: string, log?: Logger, onShardHasWork?: (shard: number) => void): Promise<Plan> {
   const { writePlan } = await import('./plan/planner.ts');
   return writePlan({
     runId: cfg.runId, trigger: cfg.trigger, options: o.options, source: o.source, destination: o.destination, state: o.state, ...(startTime ? { startTime } : {}),
-    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), log,
+    ...(cfg.asOf ? { now: Date.parse(cfg.asOf) } : {}), log, onShardHasWork,
   });
 }
 
-export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary> {
-  return withRun(cfg, async (o) => (await import('./copy/worker.ts')).runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) }));
+/**
+ * `planned`, for a worker started before its plan was written: resolves true once it is, false if
+ * the run ends without work for this shard; the worker loads and opens its backends meanwhile, and
+ * copies nothing (resolving to undefined) on false.
+ */
+export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void): Promise<ShardSummary>;
+export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress: ((p: ShardProgress) => void) | undefined, planned: Promise<boolean> | undefined): Promise<ShardSummary | undefined>;
+export function copyPhase(cfg: RunConfig, shard: number, log: Logger, onProgress?: (p: ShardProgress) => void, planned?: Promise<boolean>): Promise<ShardSummary | undefined> {
+  return withRun(cfg, async (o) => {
+    const { runShard } = await import('./copy/worker.ts');
+    if (planned && !(await planned)) return undefined;
+    return runShard({ runId: cfg.runId, shard, options: o.options, source: o.source, destination: o.destination, state: o.state, log, ...(onProgress ? { onProgress } : {}) });
+  });
 }
 
 export function commitPhase(cfg: RunConfig, log: Logger, priorError?: string): Promise<RunReport> {

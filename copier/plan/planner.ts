@@ -147,6 +147,12 @@ export interface PlanRunInput {
   /** The time the run plans as (minAge, partitions.lookback); defaults to now. */
   now?: number;
   log?: Logger | undefined;
+  /**
+   * Called once for each shard as it gets its first file, while the listing is still streaming:
+   * `datasync run` starts that shard's worker process then, so the worker loads while the plan is
+   * being made (ShardWriter fills shards 0, 1, ... in order, so these come in index order).
+   */
+  onShardHasWork?: ((shard: number) => void) | undefined;
 }
 
 /** Plans a run and writes the manifest; returns the published totals. */
@@ -155,7 +161,7 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
   const state = new RunState(input.state, opts.state.prefix, input.runId);
   const work = await mkdtemp(path.join(tmpdir(), 'datasync-plan-'));
   try {
-    const shards = new ShardWriter(work, opts.shards);
+    const shards = new ShardWriter(work, opts.shards, input.onShardHasWork);
     const deletes = new LineFile(path.join(work, 'deletes.jsonl'));
     const moveSkipped = new LineFile(path.join(work, 'move-skipped.jsonl'));
     const splits = new LineFile(path.join(work, 'splits.jsonl'));

@@ -32,8 +32,11 @@ export class LineFile {
 
 export class ShardWriter {
   readonly shards: Array<{ file: LineFile; files: number; bytes: number; weight: number }>;
-  constructor(dir: string, count: number) {
+  readonly #onFirstItem: ((shard: number) => void) | undefined;
+  /** `onFirstItem(i)`: shard i just got its first item, so it will have work once the plan is written. */
+  constructor(dir: string, count: number, onFirstItem?: (shard: number) => void) {
     this.shards = Array.from({ length: count }, (_, i) => ({ file: new LineFile(path.join(dir, `shard-${i}.jsonl`)), files: 0, bytes: 0, weight: 0 }));
+    this.#onFirstItem = onFirstItem;
   }
   async add(item: CopyItem): Promise<number> {
     let best = 0;
@@ -43,6 +46,7 @@ export class ShardWriter {
     s.files++;
     s.bytes += bytes;
     s.weight += bytes + PER_FILE_WEIGHT;
+    if (s.files === 1) this.#onFirstItem?.(best);
     await s.file.write(item);
     return best;
   }

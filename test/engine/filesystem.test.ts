@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, rmSync, utimesSync, writeFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { cli, hostileTree, makeTree, readTree, runSync, tempDir, treeHashes, writeManifest } from './helpers.ts';
 
@@ -166,4 +167,29 @@ test('plan is a dry run that says what and why; validate reports every problem',
     assert.match(t.stderr, /source\.filesystem: must NOT have additional properties 'bogus'/);
   }
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('datasync run starts each shard worker while it plans; when the plan fails, no worker outlives the run', async () => {
+  const tree = Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`d/f${i}.bin`, randomBytes(1000 + i)]));
+  const { dir, src, dst } = setup(tree);
+  const logs = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg: string; shard?: number; afterPlan?: boolean; workerPid?: number });
+  const env = { DATASYNC_LOG_LEVEL: 'info' };
+  const ok = await runSync(writeManifest(dir, { source: { filesystem: { path: src } }, destination: { filesystem: { path: dst } }, parallelism: { shards: 3, transfersPerShard: 2 } }), { env });
+  assert.equal(ok.report.outcome, 'Succeeded', ok.stderr);
+  assert.deepEqual(readTree(dst), treeHashes(tree));
+  const lines = logs(ok.stderr);
+  const started = lines.filter((l) => l.msg === 'shard worker started');
+  assert.deepEqual(started.map((l) => [l.shard, l.afterPlan]), [[0, true], [1, true], [2, true]]);
+  assert.ok(lines.indexOf(started.at(-1)!) < lines.findIndex((l) => l.msg === 'planned'), 'every worker started before the plan was written');
+
+  // A plan that fails after its shards got files: a file stands where the run state's directory goes.
+  const blocked = path.join(dir, 'blocked');
+  makeTree(blocked, { '.datasync': 'not a directory' });
+  const failed = await runSync(writeManifest(dir, { source: { filesystem: { path: src } }, destination: { filesystem: { path: blocked } }, parallelism: { shards: 3 } }), { env });
+  assert.equal(failed.report.outcome, 'Failed', failed.stderr);
+  assert.match(failed.report.message ?? '', /blocked\/\.datasync\/runs\/[^ ]*\/ is not a directory, or a file stands where one of its directories should be/);
+  const workers = logs(failed.stderr).filter((l) => l.msg === 'shard worker started').map((l) => l.workerPid!);
+  assert.equal(workers.length, 3, 'the workers had started');
+  for (const pid of workers) assert.throws(() => process.kill(pid, 0), { code: 'ESRCH' }, `worker ${pid} ended with the run`);
+  assert.deepEqual([...readTree(blocked).keys()], [], 'nothing was copied');
 });

@@ -136,8 +136,13 @@ export class FilesystemBackend implements Backend {
     } catch (err) {
       // An absent sub-prefix, or a destination not created yet, lists nothing; an absent source is an error.
       if ((err as { code?: string }).code === 'ENOENT' && (startDir !== '' || this.#side !== 'source')) return;
-      if ((err as { code?: string }).code === 'ENOENT' || (err as { code?: string }).code === 'ENOTDIR') {
+      if ((err as { code?: string }).code === 'ENOENT') {
         throw new DataSyncError(`${this.#side} directory ${this.#root} does not exist; check the path (and that its volume is mounted)`, { code: 'InvalidConfig', side: this.#side, endpoint: this.location, cause: err });
+      }
+      if ((err as { code?: string }).code === 'ENOTDIR') {
+        // The directory itself, or a file where one of the directories on its path should be (a
+        // stray file named .datasync in a destination, say).
+        throw new DataSyncError(`${this.#side} path ${this.#full(startDir || '.')} is not a directory, or a file stands where one of its directories should be`, { code: 'InvalidConfig', side: this.#side, endpoint: this.location, cause: err });
       }
       throw this.#fail(err, 'list', startDir || undefined);
     }

@@ -331,11 +331,14 @@ export class S3Backend implements Backend {
     // at a time, so one reused part buffer per transfer suffices (held: 0). Without it, the first
     // part is held while the second is read to find out.
     const multipart = opts.size === undefined ? undefined : opts.size > partSize;
-    const chunks = fixedChunks(body, partSize, { atLeastOne: true, held: multipart === undefined ? 1 : 0 })[Symbol.asyncIterator]();
+    // A single PUT of a declared size reads into a buffer of that size, not a whole part's: a
+    // 16 MiB buffer for each 4 MiB file put a quarter of B7's copier CPU into garbage collection.
+    const chunkSize = multipart === false ? Math.max(opts.size!, 1) : partSize;
+    const chunks = fixedChunks(body, chunkSize, { atLeastOne: true, held: multipart === undefined ? 1 : 0 })[Symbol.asyncIterator]();
     const first = await chunks.next();
     const firstChunk = first.done ? Buffer.alloc(0) : first.value;
     let second: IteratorResult<Buffer, unknown> = { done: true, value: undefined };
-    if (multipart !== true && firstChunk.length === partSize) {
+    if (multipart !== true && firstChunk.length === chunkSize) {
       second = await chunks.next();
       // Longer than declared: the source changed. Refuse before anything is stored (and before the
       // reused buffer's first part, now overwritten, could be sent).
