@@ -5,9 +5,11 @@ import { journalKey, journalLog, type JournalRecord } from '../plan/manifest.ts'
 
 /**
  * A file finished less than this before a kill -9 may be copied again on resume (harmless: writes
- * are idempotent); the trade is far fewer journal writes to an object store.
+ * are idempotent); the trade is far fewer journal writes to an object store. Each journal object
+ * costs three requests over the run (its PUT, and the commit's GET and DELETE); at one a second a
+ * shard of small files at 550 files/s adds 0.5% to its requests, at 200 ms it added 2.7%.
  */
-export const FLUSH_DELAY_MS = 200;
+export const FLUSH_DELAY_MS = 1000;
 
 export class Journal {
   readonly #state: RunState;

@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from '
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { cli, makeTree, newBucket, readBucket, readTree, s3Client, s3Endpoint, s3Env, startCli, tempDir, treeHashes, writeManifest } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -61,7 +61,9 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
     while (Date.now() < deadline) {
       const ups = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'out/zz-large.bin' }));
       if (ups.Uploads?.length) {
-        await sleep(2000); // a few parts in (and the journal flushed), well before the end at 8 MiB/s
+        await sleep(2000); // a few parts in, well before the end at 8 MiB/s
+        // and the small files' journal batch stored (it goes out up to a second after they finish)
+        while (Date.now() < deadline && await journaledInBucket(client, bucket, 'out/.datasync/runs/resume-1/journal/') < 6) await sleep(50);
         first.child.kill('SIGKILL');
         killed = true;
         break;
@@ -117,7 +119,7 @@ test('datasync run restarts a shard worker killed with SIGKILL; finished files k
     if (existsSync(large) && statSync(large).size !== tree['zz-large.bin']!.length) partial.push('zz-large.bin');
     const done = small.every((p) => existsSync(path.join(dst, p)));
     const child = childPids(run.child.pid!)[0];
-    if (done && child !== undefined && bytesStaged(dst) > 12 * MiB) {
+    if (done && child !== undefined && bytesStaged(dst) > 12 * MiB && journaledInDir(path.join(dst, '.datasync/runs')) >= small.length) {
       for (const p of small) inodes.set(p, statSync(path.join(dst, p)).ino);
       process.kill(child, 'SIGKILL');
       killedPid = child;
@@ -145,6 +147,30 @@ function childPids(pid: number): number[] {
   } catch {
     return [];
   }
+}
+
+/** 'done' records in the journal objects under a bucket prefix. */
+async function journaledInBucket(client: ReturnType<typeof s3Client>, bucket: string, prefix: string): Promise<number> {
+  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  let done = 0;
+  for (const o of page.Contents ?? []) {
+    const body = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToString();
+    done += body.split('\n').filter((l) => l.includes('"status":"done"')).length;
+  }
+  return done;
+}
+
+/** 'done' records in the journal files of every run under a filesystem state's runs/ directory. */
+function journaledInDir(runs: string): number {
+  let done = 0;
+  try {
+    for (const f of readdirSync(runs, { recursive: true, withFileTypes: true })) {
+      if (f.isFile() && f.parentPath.includes(`${path.sep}journal${path.sep}`)) done += readFileSync(path.join(f.parentPath, f.name), 'utf8').split('\n').filter((l) => l.includes('"status":"done"')).length;
+    }
+  } catch {
+    return 0;
+  }
+  return done;
 }
 
 /** Bytes in hidden staging files under dir (the in-flight copy). */
