@@ -12,7 +12,7 @@ import { startSynthetic } from './synthetic-s3.ts';
 import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
 import { median, alternate } from './stats.ts';
-import { judge } from './report.ts';
+import { fmtRatio, judge } from './report.ts';
 import { summarise } from '../profile-summary.ts';
 import { crc32cSlice8 } from '../micro/crc32c.ts';
 import { Crc32c } from '@aws-crypto/crc32c';
@@ -94,6 +94,12 @@ test('median, alternation and target judgement', async () => {
   assert.equal(judge(1.3, '>= 1.2'), true);
   assert.equal(judge(0.6, '<= 0.5'), false);
   assert.equal(judge(null, '>= 1.0'), null);
+  // printed so that the printed ratio judges as the real one
+  assert.equal(fmtRatio(0.9968, '>= 1.0'), '0.997');
+  assert.equal(fmtRatio(1.0012, '>= 1.0'), '1.00');
+  assert.equal(fmtRatio(0.5004, '<= 0.5'), '0.5004');
+  assert.equal(fmtRatio(3.567, '>= 3.5'), '3.57');
+  assert.equal(fmtRatio(2.16, null), '2.16');
 });
 
 test('profile summary sums self time per function and skips idle', () => {

@@ -60,10 +60,17 @@ export function judge(ratio: number | null, target: string | null): boolean | nu
 
 const fmt = (v: number | null, digits = 2) => (v === null || !Number.isFinite(v) ? '—' : v >= 100 ? v.toFixed(0) : v.toFixed(digits));
 
+/** A ratio to two decimals, or as many more as it takes for the printed value to judge as the real one (0.997 is not "1.00" against >= 1.0). */
+export function fmtRatio(ratio: number | null, target: string | null): string {
+  let digits = 2;
+  while (digits < 6 && ratio !== null && Number.isFinite(ratio) && judge(Number(ratio.toFixed(digits)), target) !== judge(ratio, target)) digits++;
+  return fmt(ratio, digits);
+}
+
 export function table(rows: ResultRow[]): string {
   const head = ['scenario', 'metric', 'datasync', 'peer', 'peer value', 'ratio', 'target', 'met', 'datasync flags', 'peer flags', 'notes'];
   const body = rows.map((r) => [
-    r.scenario, `${r.metric} (${r.unit})`, fmt(r.datasync), r.peer, fmt(r.peerValue), fmt(r.ratio), r.target ?? '—',
+    r.scenario, `${r.metric} (${r.unit})`, fmt(r.datasync), r.peer, fmt(r.peerValue), fmtRatio(r.ratio, r.target), r.target ?? '—',
     r.met === null ? '—' : r.met ? 'yes' : 'NO', r.datasyncFlags || '—', r.peerFlags || '—', r.notes.replace(/\|/g, '/').replace(/\n/g, ' ').slice(0, 160),
   ]);
   const md = [head, head.map(() => '---'), ...body].map((cells) => `| ${cells.join(' | ')} |`);
