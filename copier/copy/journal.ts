@@ -54,11 +54,11 @@ export class Journal {
   async #flush(): Promise<void> {
     let lastWrite = Date.now();
     while (this.#pending.length) {
-      // Completions within the delay (FLUSH_DELAY_MS) of the last write join the next batch: one small write per
+      // Completions within the delay of the last write join the next batch: one small write per
       // delay, not per file. Counted from the last write's start, so that completions that arrive
-      // while a write is under way wait too: with 64 transfers finishing all the time, the batches
-      // had gone out back to back, and B2 (5,000 files) wrote 251 journal objects, which its commit
-      // then read and deleted one by one, not 50.
+      // while a write is under way wait too. (When only the first batch waited, 64 transfers
+      // finishing all the time sent the batches back to back: 251 journal objects for 5,000 small
+      // files, each then read and deleted by the commit.)
       await this.#delay(lastWrite + this.#delayMs - Date.now());
       const batch = this.#pending;
       this.#pending = [];
