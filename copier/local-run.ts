@@ -28,12 +28,12 @@ export async function runLocally(cfg: RunConfig, opts: LocalRunOptions): Promise
   const startTime = new Date().toISOString();
   const dir = mkdtempSync(path.join(tmpdir(), 'datasync-run-'));
   const configFile = path.join(dir, 'run.json');
-  writeRunConfig(configFile, cfg);
   // Each shard's worker starts as soon as the planner gives that shard a file (runtime/prestart.ts).
   const prestarted = new Map<number, ShardProcess>();
   const prestart = (shard: number) => prestarted.set(shard, new ShardProcess(shard, configFile, 1, opts, { afterPlan: true }));
   let opened: Opened | undefined;
   try {
+    writeRunConfig(configFile, cfg);
     // One set of backends for plan and commit in this process: the SDK clients are built once and
     // the commit reuses the plan's connections (the shards are other processes with their own).
     opened = await openRun(cfg);

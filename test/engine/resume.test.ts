@@ -7,7 +7,12 @@ import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from '
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import type { Backend } from '../../copier/backends/backend.ts';
+import { FilesystemBackend } from '../../copier/backends/filesystem/filesystem.ts';
+import { S3Backend } from '../../copier/backends/s3/s3.ts';
+import { Journal } from '../../copier/copy/journal.ts';
+import { RunState } from '../../copier/runtime/state.ts';
 import { cli, makeTree, newBucket, readBucket, readTree, s3Client, s3Endpoint, s3Env, startCli, tempDir, treeHashes, writeManifest } from './helpers.ts';
 
 const MiB = 1024 * 1024;
@@ -21,6 +26,7 @@ function sourceTree() {
 
 test('worker copy killed with SIGKILL mid multipart upload to S3; a second attempt resumes from the journal', async () => {
   const client = s3Client();
+  let state: S3Backend | undefined;
   try {
     const tree = sourceTree();
     const sizes = new Map(Object.entries(tree).map(([p, b]) => [p, b.length]));
@@ -36,6 +42,9 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
       },
     }));
     const env = s3Env();
+    // The test reads the journal as a resumed worker would: through the backend, with the same credentials.
+    Object.assign(process.env, env);
+    state = new S3Backend(s3Endpoint(bucket, 'out').s3!, { side: 'state' });
     const plan = await cli(['worker', 'plan', '--run-config', cfg], { env });
     assert.equal(plan.code, 0, plan.stderr);
     assert.equal(JSON.parse(plan.stdout).filesToCopy, 7);
@@ -63,7 +72,7 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
       if (ups.Uploads?.length) {
         await sleep(2000); // a few parts in, well before the end at 8 MiB/s
         // and the small files' journal batch stored (it goes out up to a second after they finish)
-        while (Date.now() < deadline && await journaledInBucket(client, bucket, 'out/.datasync/runs/resume-1/journal/') < 6) await sleep(50);
+        while (Date.now() < deadline && await journaled(state, 'resume-1') < 6) await sleep(50);
         first.child.kill('SIGKILL');
         killed = true;
         break;
@@ -95,6 +104,7 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
     assert.deepEqual(partial, [], 'no partial object was ever visible at a final path');
     assert.deepEqual(await readBucket(client, bucket, 'out'), treeHashes(tree));
   } finally {
+    await state?.close();
     client.destroy();
   }
 });
@@ -119,7 +129,7 @@ test('datasync run restarts a shard worker killed with SIGKILL; finished files k
     if (existsSync(large) && statSync(large).size !== tree['zz-large.bin']!.length) partial.push('zz-large.bin');
     const done = small.every((p) => existsSync(path.join(dst, p)));
     const child = childPids(run.child.pid!)[0];
-    if (done && child !== undefined && bytesStaged(dst) > 12 * MiB && journaledInDir(path.join(dst, '.datasync/runs')) >= small.length) {
+    if (done && child !== undefined && bytesStaged(dst) > 12 * MiB && await journaledInDir(dst) >= small.length) {
       for (const p of small) inodes.set(p, statSync(path.join(dst, p)).ino);
       process.kill(child, 'SIGKILL');
       killedPid = child;
@@ -149,28 +159,15 @@ function childPids(pid: number): number[] {
   }
 }
 
-/** 'done' records in the journal objects under a bucket prefix. */
-async function journaledInBucket(client: ReturnType<typeof s3Client>, bucket: string, prefix: string): Promise<number> {
-  const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
-  let done = 0;
-  for (const o of page.Contents ?? []) {
-    const body = await (await client.send(new GetObjectCommand({ Bucket: bucket, Key: o.Key! }))).Body!.transformToString();
-    done += body.split('\n').filter((l) => l.includes('"status":"done"')).length;
-  }
-  return done;
+/** Files shard 0's journal holds as done, read as a resumed worker reads them (Journal.loadDone). */
+async function journaled(state: Backend, runId: string): Promise<number> {
+  return (await new Journal(new RunState(state, '.datasync/', runId), 0).loadDone()).size;
 }
 
-/** 'done' records in the journal files of every run under a filesystem state's runs/ directory. */
-function journaledInDir(runs: string): number {
-  let done = 0;
-  try {
-    for (const f of readdirSync(runs, { recursive: true, withFileTypes: true })) {
-      if (f.isFile() && f.parentPath.includes(`${path.sep}journal${path.sep}`)) done += readFileSync(path.join(f.parentPath, f.name), 'utf8').split('\n').filter((l) => l.includes('"status":"done"')).length;
-    }
-  } catch {
-    return 0;
-  }
-  return done;
+/** journaled() for the one run under a filesystem destination; 0 before its state exists. */
+async function journaledInDir(dst: string): Promise<number> {
+  const runs = existsSync(path.join(dst, '.datasync/runs')) ? readdirSync(path.join(dst, '.datasync/runs')) : [];
+  return runs.length === 1 ? journaled(new FilesystemBackend(dst, 'state'), runs[0]!) : 0;
 }
 
 /** Bytes in hidden staging files under dir (the in-flight copy). */
