@@ -11,7 +11,7 @@ import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/clie
 import { startSynthetic } from './synthetic-s3.ts';
 import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
-import { median, alternate } from './stats.ts';
+import { median, alternate, bestCeiling, type Outcome } from './stats.ts';
 import { fmtRatio, judge } from './report.ts';
 import { summarise } from '../profile-summary.ts';
 import { crc32cSlice8 } from '../micro/crc32c.ts';
@@ -100,6 +100,21 @@ test('median, alternation and target judgement', async () => {
   assert.equal(fmtRatio(0.5004, '<= 0.5'), '0.5004');
   assert.equal(fmtRatio(3.567, '>= 3.5'), '3.57');
   assert.equal(fmtRatio(2.16, null), '2.16');
+});
+
+test('the ceiling is the best median among the SDK loop and the named peers, never datasync', () => {
+  const o = (samples: number[], errors: string[] = []): Outcome<number> => ({ samples, errors });
+  const out = new Map([['datasync', o([900, 910, 905])], ['ceiling', o([700, 750, 720])], ['s5cmd', o([780, 790, 770])], ['rclone', o([560, 600, 580])]]);
+  const best = bestCeiling(out, ['rclone', 's5cmd']);
+  assert.equal(best.value, 780);
+  assert.equal(best.outcome, out.get('s5cmd'));
+  assert.equal(best.note('files/s'), "ceiling = s5cmd (beat the SDK loop's 720 files/s)");
+  out.set('ceiling', o([800, 820, 810]));
+  assert.equal(bestCeiling(out, ['rclone', 's5cmd']).note('files/s'), 'ceiling = raw SDK PUT loop');
+  // a peer that only failed is no candidate
+  const failed = bestCeiling(new Map([['ceiling', o([], ['boom'])], ['s5cmd', o([], ['boom'])]]), ['s5cmd']);
+  assert.equal(failed.value, null);
+  assert.equal(failed.note('MiB/s'), 'no ceiling measured');
 });
 
 test('profile summary sums self time per function and skips idle', () => {

@@ -1,5 +1,5 @@
-// MinIO's own ceiling for B1: PUTs of random bytes straight from memory with fixed concurrency, no
-// disk reads, no listing, no planning: what the server accepts from a client on this machine.
+// MinIO's own ceiling for B1 and B2: PUTs of random bytes straight from memory with fixed concurrency,
+// no disk reads, no listing, no planning: what the server accepts from a client on this machine.
 // Stands in for warp, which does not build here (see bench/provision-peers.sh).
 // Usage: node bench/lib/ceiling.ts ENDPOINT BUCKET OBJECTS SIZE_MIB CONCURRENCY  → JSON on stdout.
 import { S3Client, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -27,4 +27,4 @@ await Promise.all(Array.from({ length: Number(concArg) }, async () => {
   }
 }));
 const ms = performance.now() - t0;
-console.log(JSON.stringify({ bytes: objects * size, ms, mibPerSec: (objects * size) / 2 ** 20 / (ms / 1000) }));
+console.log(JSON.stringify({ objects, bytes: objects * size, ms, mibPerSec: (objects * size) / 2 ** 20 / (ms / 1000), objectsPerSec: objects / (ms / 1000) }));

@@ -41,3 +41,19 @@ export async function alternate<T>(contenders: Contender<T>[], rounds: number, l
   }
   return out;
 }
+
+/**
+ * The ceiling is what this server took from ANY client in this run: the raw SDK loop signs and sends
+ * from one Node process and can fall below a Go or Python client on a loaded machine, so the best
+ * median among the loop (named 'ceiling' in `out`) and the peers is the (stricter) reference.
+ */
+export function bestCeiling(out: Map<string, Outcome<number>>, peers: string[]): { outcome: Outcome<number> | undefined; value: number | null; note: (unit: string) => string } {
+  const candidates = ['ceiling', ...peers].map((n) => ({ n, o: out.get(n) })).filter((c) => c.o && c.o.samples.length);
+  const best = candidates.sort((x, y) => median(y.o!.samples) - median(x.o!.samples))[0];
+  const loop = out.get('ceiling')?.samples ?? [];
+  return {
+    outcome: best?.o, value: best ? median(best.o!.samples) : null,
+    note: (unit) => !best ? 'no ceiling measured'
+      : `ceiling = ${best.n === 'ceiling' ? 'raw SDK PUT loop' : `${best.n} (beat the SDK loop's ${loop.length ? median(loop).toFixed(0) : '—'} ${unit})`}`,
+  };
+}
