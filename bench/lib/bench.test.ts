@@ -131,6 +131,20 @@ test('profile summary sums self time per function and skips idle', () => {
   assert.ok(!top.some((t) => t.fn === '(idle)'));
 });
 
+test('profile summary charges a sample at most 3 intervals: a long gap was off-CPU time, not the function on the stack', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'prof-'));
+  const cf = (functionName: string) => ({ functionName, url: 'file:///x/lib.js', lineNumber: 0, columnNumber: 0 });
+  writeFileSync(path.join(dir, 'a.cpuprofile'), JSON.stringify({
+    nodes: [{ id: 1, callFrame: cf('(root)'), children: [2, 3] }, { id: 2, callFrame: cf('hot') }, { id: 3, callFrame: cf('unlucky') }],
+    samples: [2, 2, 2, 2, 3, 2], timeDeltas: [1000, 1000, 1000, 1000, 88000, 1000],
+  }));
+  const totals = { attributedMs: 0, clippedMs: 0 };
+  const top = summarise([dir], 5, totals);
+  assert.deepEqual(top.map((t) => [t.fn, t.selfMs]), [['hot', 5], ['unlucky', 3]]);
+  assert.equal(totals.attributedMs, 8);
+  assert.equal(totals.clippedMs, 85);
+});
+
 test('slicing-by-8 CRC32C equals @aws-crypto/crc32c, also when continued across chunks', () => {
   const data = Buffer.from(Array.from({ length: 1001 }, (_, i) => (i * 31) & 0xff));
   const ref = new Crc32c().update(data).digest() >>> 0;

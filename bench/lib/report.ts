@@ -99,6 +99,10 @@ ${table(res.results)}
 
 ## CPU profiles (top self time)
 
+Summed over the run's processes (\`node bench/profile-summary.ts bench/results/profiles/B1\`). A sample counts
+for at most 3 sampling intervals: a longer gap is time the process spent off the CPU, not in the
+function that happened to be on the stack when it ran again, and is left out.
+
 ${prof || '(none)'}
 `);
   return { json, md };
