@@ -9,7 +9,7 @@
 // the watermark must advance as the README defines it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,8 +18,8 @@ import { hdfsClient } from './support/webhdfs.ts';
 import { createBucket, getObject, listKeys, s3Client } from './support/s3.ts';
 import { reportOf, runCli, writeSpec } from './support/cli.ts';
 import type { RunReport } from '../../api/types.ts';
+import { sha256 as sha } from '../engine/helpers.ts';
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('clickstream: WebHDFS → S3, partitioned, four simulated days', { timeout: 300_000 }, async () => {
   const env = testEnv();

@@ -3,16 +3,16 @@
 // counts and sizes match the files exactly, every byte matches, and a second run skips everything.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { testEnv, uniqueName } from '../env/endpoints.ts';
 import { hdfsClient, mapLimit } from './support/webhdfs.ts';
 import { reportOf, runCli, writeSpec } from './support/cli.ts';
+import { sha256 as sha } from '../engine/helpers.ts';
 
 const FILES = 2000;
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 /** Mostly small, some medium, a few larger: about 25 MB in all. */
 const sizeOf = (i: number) => (i % 200 === 0 ? 512 * 1024 + i : i % 10 === 0 ? 48 * 1024 + i : (i * 37) % 6000);
 

@@ -4,7 +4,7 @@
 // deleted only after its upload was verified, and the landing root kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,8 +13,8 @@ import { createBucket, getObject, listKeys, s3Client, storageClassOf } from './s
 import { startWorkflowProxy } from './support/fault-proxy.ts';
 import { runCli, writeSpec } from './support/cli.ts';
 import type { WatchPassLine } from '../../copier/watch/local.ts';
+import { sha256 as sha } from '../engine/helpers.ts';
 
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const STORAGE_CLASS = 'REDUCED_REDUNDANCY'; // MinIO accepts STANDARD and REDUCED_REDUNDANCY
 
 test('landing directory → S3 with Move, watch passes, a transient upload failure and files landing mid-pass', { timeout: 180_000 }, async () => {

@@ -6,7 +6,7 @@
 // landing root must survive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,12 +17,12 @@ import { watchLocally } from '../../copier/watch/local.ts';
 import { runLocally } from '../../copier/local-run.ts';
 import { createLogger } from '../../copier/log.ts';
 import type { DataSyncSpec, RunReport } from '../../api/types.ts';
+import { sha256 as sha } from '../engine/helpers.ts';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 const BIN = path.resolve(import.meta.dirname, '../../bin/datasync.js');
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 test('a simulated week of landings drained by watch passes with Move and minAge', { timeout: 300_000 }, async () => {
   const env = testEnv();
