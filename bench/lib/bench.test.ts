@@ -117,13 +117,19 @@ test('the ceiling is the best median among the SDK loop and the named peers, nev
   assert.equal(failed.note('MiB/s'), 'no ceiling measured');
 });
 
-test('profile summary sums self time per function and skips idle', () => {
+/** A directory holding one .cpuprofile: `functions` are the root's children, ids 2, 3, ...; samples name them by id. */
+function profileDir(functions: string[], samples: number[], timeDeltas: number[]): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'prof-'));
   const cf = (functionName: string) => ({ functionName, url: 'file:///x/lib.js', lineNumber: 0, columnNumber: 0 });
+  const children = functions.map((fn, i) => ({ id: i + 2, callFrame: cf(fn) }));
   writeFileSync(path.join(dir, 'a.cpuprofile'), JSON.stringify({
-    nodes: [{ id: 1, callFrame: cf('(root)'), children: [2, 3, 4] }, { id: 2, callFrame: cf('hot') }, { id: 3, callFrame: cf('cold') }, { id: 4, callFrame: cf('(idle)') }],
-    samples: [2, 2, 3, 4, 2], timeDeltas: [1000, 1000, 1000, 50000, 1000],
+    nodes: [{ id: 1, callFrame: cf('(root)'), children: children.map((c) => c.id) }, ...children], samples, timeDeltas,
   }));
+  return dir;
+}
+
+test('profile summary sums self time per function and skips idle', () => {
+  const dir = profileDir(['hot', 'cold', '(idle)'], [2, 2, 3, 4, 2], [1000, 1000, 1000, 50000, 1000]);
   const top = summarise([dir], 5);
   assert.equal(top[0]?.fn, 'hot');
   assert.equal(top[0]?.selfMs, 3);
@@ -132,12 +138,7 @@ test('profile summary sums self time per function and skips idle', () => {
 });
 
 test('profile summary charges a sample at most 3 intervals: a long gap was off-CPU time, not the function on the stack', () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'prof-'));
-  const cf = (functionName: string) => ({ functionName, url: 'file:///x/lib.js', lineNumber: 0, columnNumber: 0 });
-  writeFileSync(path.join(dir, 'a.cpuprofile'), JSON.stringify({
-    nodes: [{ id: 1, callFrame: cf('(root)'), children: [2, 3] }, { id: 2, callFrame: cf('hot') }, { id: 3, callFrame: cf('unlucky') }],
-    samples: [2, 2, 2, 2, 3, 2], timeDeltas: [1000, 1000, 1000, 1000, 88000, 1000],
-  }));
+  const dir = profileDir(['hot', 'unlucky'], [2, 2, 2, 2, 3, 2], [1000, 1000, 1000, 1000, 88000, 1000]);
   const totals = { attributedMs: 0, clippedMs: 0 };
   const top = summarise([dir], 5, totals);
   assert.deepEqual(top.map((t) => [t.fn, t.selfMs]), [['hot', 5], ['unlucky', 3]]);
