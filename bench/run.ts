@@ -14,6 +14,7 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { startMinio, stopAll, CACHE_ROOT } from './lib/servers.ts';
 import { s3Client, dropBucket } from './lib/s3.ts';
 import { REPO, CLI, type Ctx } from './lib/tools.ts';
+import { untilIdle } from './lib/settle.ts';
 import { machine, table, writeResults, type Results } from './lib/report.ts';
 import { summarise } from './profile-summary.ts';
 import type { Bench } from './scenarios/common.ts';
@@ -93,9 +94,16 @@ async function main(): Promise<void> {
       if (bkt.Name && bkt.Name !== 'b4-real-200k') await dropBucket(s3c, bkt.Name);
     }
     const ctx: Ctx = { s3, tmp, timeoutMs: 10 * 60_000 };
+    const minio = s3.procs.find((p) => p.name === 'minio');
+    const settle = async () => {
+      if (!minio) return;
+      const s = await untilIdle(minio.pid);
+      if (!s.idle) log(`  MinIO not idle after ${(s.waitedMs / 1000).toFixed(1)} s (${(s.cpuMs / 1000).toFixed(1)} CPU-s); timing the next run anyway`);
+      else if (s.waitedMs > 2000) log(`  waited ${(s.waitedMs / 1000).toFixed(1)} s for MinIO to go idle (${(s.cpuMs / 1000).toFixed(1)} CPU-s of background work)`);
+    };
     const bench: Bench = {
       ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
-      datasyncBlocked: blocked, state: new Map(),
+      datasyncBlocked: blocked, settle, state: new Map(),
     };
     for (const s of opts.only) {
       if (Date.now() - t0 > opts.budgetMin * 60_000) { skipped.push(s); continue; }

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import os from 'node:os';
@@ -12,6 +13,7 @@ import { startSynthetic } from './synthetic-s3.ts';
 import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
 import { median, alternate, bestCeiling, type Outcome } from './stats.ts';
+import { cpuMsOf, untilIdle } from './settle.ts';
 import { fmtRatio, judge } from './report.ts';
 import { summarise } from '../profile-summary.ts';
 import { crc32cSlice8 } from '../micro/crc32c.ts';
@@ -100,6 +102,35 @@ test('median, alternation and target judgement', async () => {
   assert.equal(fmtRatio(0.5004, '<= 0.5'), '0.5004');
   assert.equal(fmtRatio(3.567, '>= 3.5'), '3.57');
   assert.equal(fmtRatio(2.16, null), '2.16');
+});
+
+test('settling waits out a busy process, and gives up on one that never idles', async () => {
+  // A child that burns 600 ms of its own CPU time, says so, then sleeps: untilIdle must not return
+  // before it has (the wait is judged by the child's CPU time, not by a clock).
+  const burner = spawn(process.execPath, ['-e', `
+    const t = process.cpuUsage();
+    process.send('ready');
+    for (;;) { const u = process.cpuUsage(t); if ((u.user + u.system) / 1000 >= 600) break; }
+    process.send('done');
+    setTimeout(() => {}, 60000);`], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    let done = false;
+    burner.on('message', (m) => { if (m === 'done') done = true; });
+    await new Promise((r) => burner.once('message', r));
+    const s = await untilIdle(burner.pid!, { intervalMs: 100, quietIntervals: 4, maxMs: 30_000 });
+    assert.equal(s.idle, true);
+    assert.equal(done, true, 'returned while the child was still busy');
+    assert.ok(s.cpuMs > 0 && cpuMsOf(burner.pid!)! >= 600, `the child's CPU time: ${cpuMsOf(burner.pid!)} ms`);
+  } finally { burner.kill(); }
+  const spinner = spawn(process.execPath, ['-e', 'process.send("ready"); for (;;);'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    await new Promise((r) => spinner.once('message', r));
+    const s = await untilIdle(spinner.pid!, { intervalMs: 100, quietIntervals: 3, maxMs: 800 });
+    assert.equal(s.idle, false);
+    assert.ok(s.cpuMs > 0, 'a spinning process showed no CPU time');
+  } finally { spinner.kill(); }
+  // No such process: nothing to wait for, and it says it could not tell.
+  assert.deepEqual(await untilIdle(2 ** 30), { idle: false, waitedMs: 0, cpuMs: 0 });
 });
 
 test('the ceiling is the best median among the SDK loop and the named peers, never datasync', () => {

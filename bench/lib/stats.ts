@@ -20,7 +20,8 @@ export interface Outcome<T> {
   errors: string[];
 }
 
-export async function alternate<T>(contenders: Contender<T>[], rounds: number, log: (s: string) => void): Promise<Map<string, Outcome<T>>> {
+/** `settle`, if given, runs before every measured run (bench/lib/settle.ts: the server finishes what the last run left it). */
+export async function alternate<T>(contenders: Contender<T>[], rounds: number, log: (s: string) => void, settle?: () => Promise<void>): Promise<Map<string, Outcome<T>>> {
   const out = new Map<string, Outcome<T>>(contenders.map((c) => [c.name, { samples: [], errors: [] }]));
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contenders.length; i++) {
@@ -29,6 +30,7 @@ export async function alternate<T>(contenders: Contender<T>[], rounds: number, l
       // A tool that failed twice will not start succeeding; stop spending the time budget on it.
       if (o.errors.length >= 2 && o.samples.length === 0) continue;
       try {
+        await settle?.();
         const v = await c.run(r);
         o.samples.push(v);
         log(`  round ${r + 1}/${rounds} ${c.name}: ${typeof v === 'number' ? v.toFixed(2) : JSON.stringify(v)}`);

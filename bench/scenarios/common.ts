@@ -19,6 +19,8 @@ export interface Bench {
   profileDir: string;
   /** Why datasync cannot run (CLI missing or failing its --help), or null when it can. */
   datasyncBlocked: string | null;
+  /** Before each measured run: waits until MinIO is idle (bench/lib/settle.ts). */
+  settle: () => Promise<void>;
   /** Shared between B2 and B3: the bucket each tool filled last in B2. */
   state: Map<string, string>;
 }
