@@ -16,9 +16,11 @@ export interface SettleOptions {
   maxMs: number;
 }
 
-// Idle is at most 8% of a core for a second: a bucket's clean-up ran at 50-60% of one. 15 s covers
-// the largest drop the bench makes (B2's 20,000 objects took 4 s).
-export const SETTLE_DEFAULTS: SettleOptions = { intervalMs: 250, idleCpuMs: 20, quietIntervals: 4, maxMs: 15_000 };
+// Idle is at most 8% of a core for half a second: a bucket's clean-up ran at 50-60% of one without
+// pause, so half a second below that means it is over, and the ~70 measured runs of the full bench
+// pay half a second each, not more. 15 s covers the largest drop the bench makes (B2's 20,000
+// objects took 4-8 s).
+export const SETTLE_DEFAULTS: SettleOptions = { intervalMs: 250, idleCpuMs: 20, quietIntervals: 2, maxMs: 15_000 };
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ: 100 on every Linux this runs on). */
 const TICKS_PER_SECOND = 100;
