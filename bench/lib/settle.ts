@@ -2,7 +2,7 @@
 // objects in the background (it renames the bucket into .minio.sys/tmp/.trash and deletes from
 // there): for B2's 20,000 objects that took 2 CPU-seconds over about 4 s on this 2-core machine. Each
 // run drops its bucket when it ends, so without this wait the next tool, whichever it is, shared the
-// cores with that clean-up for the first seconds of its timed run, and the ceiling measured low.
+// cores with that clean-up for the first seconds of its timed run.
 import { readFileSync } from 'node:fs';
 
 export interface SettleOptions {
