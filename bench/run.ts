@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     };
     const bench: Bench = {
       ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
-      datasyncBlocked: blocked, settle, state: new Map(),
+      datasyncBlocked: blocked, pace: { settle, deadlineMs: t0 + opts.budgetMin * 60_000 }, state: new Map(),
     };
     for (const s of opts.only) {
       if (Date.now() - t0 > opts.budgetMin * 60_000) { skipped.push(s); continue; }

@@ -104,6 +104,23 @@ test('median, alternation and target judgement', async () => {
   assert.equal(fmtRatio(2.16, null), '2.16');
 });
 
+test('the time budget cuts rounds back to three, never fewer, and a settle runs before every run', async () => {
+  const counted = async (deadlineMs: number | undefined) => {
+    const runs: string[] = [];
+    let settles = 0;
+    const out = await alternate([
+      { name: 'a', run: async () => { runs.push('a'); return 1; } },
+      { name: 'b', run: async () => { runs.push('b'); return 2; } },
+    ], 5, () => {}, { settle: async () => { settles++; }, ...(deadlineMs === undefined ? {} : { deadlineMs }) });
+    return { runs: runs.length, settles, samples: out.get('a')!.samples.length };
+  };
+  // A deadline already passed: the minimum of three rounds still runs, and no more.
+  assert.deepEqual(await counted(Date.now() - 1), { runs: 6, settles: 6, samples: 3 });
+  // A day away, or none: all five.
+  assert.deepEqual(await counted(Date.now() + 86_400_000), { runs: 10, settles: 10, samples: 5 });
+  assert.deepEqual(await counted(undefined), { runs: 10, settles: 10, samples: 5 });
+});
+
 test('settling waits out a busy process, and gives up on one that never idles', async () => {
   // A child that burns 600 ms of its own CPU time, says so, then sleeps: untilIdle must not return
   // before it has (the wait is judged by the child's CPU time, not by a clock).

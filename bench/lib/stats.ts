@@ -20,17 +20,35 @@ export interface Outcome<T> {
   errors: string[];
 }
 
-/** `settle`, if given, runs before every measured run (bench/lib/settle.ts: the server finishes what the last run left it). */
-export async function alternate<T>(contenders: Contender<T>[], rounds: number, log: (s: string) => void, settle?: () => Promise<void>): Promise<Map<string, Outcome<T>>> {
+/** Rounds every comparison runs, whatever the clock says: the issue asks for medians of at least 3. */
+export const MIN_ROUNDS = 3;
+
+export interface Pace {
+  /** Runs before every measured run (bench/lib/settle.ts: the server finishes what the last run left it). */
+  settle?: () => Promise<void>;
+  /**
+   * Epoch ms by which the whole bench should be done. Rounds past MIN_ROUNDS start only if one more,
+   * at the average length of those so far, would end by then: on a slow day B1 and B7 drop from 5
+   * rounds to 3 instead of the bench running past its 30 minutes.
+   */
+  deadlineMs?: number;
+}
+
+export async function alternate<T>(contenders: Contender<T>[], rounds: number, log: (s: string) => void, pace: Pace = {}): Promise<Map<string, Outcome<T>>> {
   const out = new Map<string, Outcome<T>>(contenders.map((c) => [c.name, { samples: [], errors: [] }]));
+  const started = Date.now();
   for (let r = 0; r < rounds; r++) {
+    if (r >= MIN_ROUNDS && pace.deadlineMs !== undefined && Date.now() + (Date.now() - started) / r > pace.deadlineMs) {
+      log(`  stopping after ${r} of ${rounds} rounds: another would end past the bench's time budget`);
+      break;
+    }
     for (let i = 0; i < contenders.length; i++) {
       const c = contenders[(i + r) % contenders.length]!;
       const o = out.get(c.name)!;
       // A tool that failed twice will not start succeeding; stop spending the time budget on it.
       if (o.errors.length >= 2 && o.samples.length === 0) continue;
       try {
-        await settle?.();
+        await pace.settle?.();
         const v = await c.run(r);
         o.samples.push(v);
         log(`  round ${r + 1}/${rounds} ${c.name}: ${typeof v === 'number' ? v.toFixed(2) : JSON.stringify(v)}`);

@@ -1,7 +1,7 @@
 // What every scenario gets from the harness, and the helpers that turn medians into rows.
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Ctx } from '../lib/tools.ts';
-import { median, type Outcome } from '../lib/stats.ts';
+import { median, type Outcome, type Pace } from '../lib/stats.ts';
 import { judge, type ResultRow } from '../lib/report.ts';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -19,8 +19,8 @@ export interface Bench {
   profileDir: string;
   /** Why datasync cannot run (CLI missing or failing its --help), or null when it can. */
   datasyncBlocked: string | null;
-  /** Before each measured run: waits until MinIO is idle (bench/lib/settle.ts). */
-  settle: () => Promise<void>;
+  /** What every comparison's rounds keep to: MinIO idle before each run, and the bench's time budget. */
+  pace: Pace;
   /** Shared between B2 and B3: the bucket each tool filled last in B2. */
   state: Map<string, string>;
 }
@@ -28,7 +28,8 @@ export interface Bench {
 /**
  * Rounds for the two scenarios whose spread between full runs was widest on this shared 2-core
  * machine (B1's medians moved by up to 0.3× of rclone's, B7's by 0.1×): at least 5, so one
- * disturbed round cannot be the median. Quick runs keep the requested count.
+ * disturbed round cannot be the median. Quick runs keep the requested count. On a slow day the
+ * bench's time budget can cut them back to 3 (Pace.deadlineMs in ../lib/stats.ts).
  */
 export function noisyRounds(b: Bench): number {
   return b.quick ? b.rounds : Math.max(b.rounds, 5);

@@ -77,7 +77,7 @@ export async function b5(b: Bench): Promise<void> {
         } finally { await dropBucket(b.s3c, bucket); }
       },
     });
-    const out = await alternate(cs, b.rounds, b.log, b.settle);
+    const out = await alternate(cs, b.rounds, b.log, b.pace);
     const dsOut = out.get('datasync') ?? { samples: [], errors: [b.datasyncBlocked ?? 'not run'] };
     b.rows.push(row({
       scenario: 'B5 HDFS → MinIO', metric: 'throughput', unit: 'MiB/s', peer: 'Hadoop DistCp 3.4.2 (local runner, hdfs:// → s3a)',

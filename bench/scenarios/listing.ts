@@ -39,7 +39,7 @@ async function compare(b: Bench, label: string, dataset: string, source: Endpoin
       },
     });
   }
-  const out = await alternate(cs, b.rounds, b.log, b.settle);
+  const out = await alternate(cs, b.rounds, b.log, b.pace);
   const ds = out.get('datasync') ?? { samples: [], errors: [b.datasyncBlocked ?? 'not run'] };
   b.rows.push(row({
     scenario: `B4 ${label}`, metric: 'peak RSS of plan', unit: 'MiB', peer: 'rclone', peerFlags: rcloneFlags, dataset,

@@ -40,7 +40,7 @@ export async function b7(b: Bench): Promise<void> {
         } finally { await dropBucket(b.s3c, bucket); }
       },
     }));
-    const out = await alternate(cs, noisyRounds(b), b.log, b.settle);
+    const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
     for (const n of [2, 4]) {
       b.rows.push(row({
         scenario: 'B7 scaling', metric: `throughput at ${n} shards vs 1 (speedup)`, unit: 'MiB/s', peer: 'datasync, 1 shard', peerFlags: flags, dataset: ds.label,

@@ -128,7 +128,7 @@ export async function b1(b: Bench): Promise<void> {
   const cs: Contender<number>[] = contenders(b, blocked(b, tools), ds, mibps);
   // The server's ceiling: the same bytes from memory, 8 PUTs in flight.
   cs.push(ceilingContender(b, 8, sizeMiB, 8, 'mibPerSec'));
-  const out = await alternate(cs, noisyRounds(b), b.log, b.settle);
+  const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
   const ds1 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b1'), target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
@@ -157,7 +157,7 @@ export async function b2(b: Bench): Promise<void> {
   // The last round's buckets stay for B3, each tool facing the tree it wrote itself.
   // The server's ceiling for small objects: the same count and size from memory, as many PUTs in flight as DataSync and rclone.
   const cs = [...contenders(b, blocked(b, tools), ds, fps, true), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec')];
-  const out = await alternate(cs, b.rounds, b.log, b.settle);
+  const out = await alternate(cs, b.rounds, b.log, b.pace);
   const ds2 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
@@ -200,7 +200,7 @@ export async function b3(b: Bench): Promise<void> {
       },
     });
   }
-  const out = await alternate(cs, b.rounds, b.log, b.settle);
+  const out = await alternate(cs, b.rounds, b.log, b.pace);
   const base = { scenario: 'B3 nothing changed', metric: 'time', unit: 's', dataset: ds.label, ratioOf: 'lower' as const };
   const ds3 = out.get('datasync') ?? blockedOutcome(b);
   const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
