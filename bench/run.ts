@@ -94,6 +94,8 @@ async function main(): Promise<void> {
       if (bkt.Name && bkt.Name !== 'b4-real-200k') await dropBucket(s3c, bkt.Name);
     }
     const ctx: Ctx = { s3, tmp, timeoutMs: 10 * 60_000 };
+    // One deadline for both: no scenario starts past it, and no round past the third ends past it.
+    const deadlineMs = t0 + opts.budgetMin * 60_000;
     const minio = s3.procs.find((p) => p.name === 'minio');
     const settle = async () => {
       if (!minio) return;
@@ -103,10 +105,10 @@ async function main(): Promise<void> {
     };
     const bench: Bench = {
       ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
-      datasyncBlocked: blocked, pace: { settle, deadlineMs: t0 + opts.budgetMin * 60_000 }, state: new Map(),
+      datasyncBlocked: blocked, pace: { settle, deadlineMs }, state: new Map(),
     };
     for (const s of opts.only) {
-      if (Date.now() - t0 > opts.budgetMin * 60_000) { skipped.push(s); continue; }
+      if (Date.now() > deadlineMs) { skipped.push(s); continue; }
       log(`--- ${s} ---`);
       try {
         await SCENARIOS[s]!(bench);

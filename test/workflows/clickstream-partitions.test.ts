@@ -20,7 +20,6 @@ import { reportOf, runCli, writeSpec } from './support/cli.ts';
 import type { RunReport } from '../../api/types.ts';
 import { sha256 as sha } from '../engine/helpers.ts';
 
-
 test('clickstream: WebHDFS → S3, partitioned, four simulated days', { timeout: 300_000 }, async () => {
   const env = testEnv();
   const hdfs = hdfsClient(env.webhdfs.url, env.webhdfs.user);
