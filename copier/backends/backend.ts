@@ -98,6 +98,11 @@ export interface Features {
   /** Sets modification time after writing (filesystem, HDFS SETTIMES). */
   setModTime?: (path: string, mtimeMs: number) => Promise<void>;
   partUpload?: PartUpload;
+  /**
+   * Deletes many paths in few requests (S3's DeleteObjects: up to 1,000 keys each); absent paths
+   * succeed, as with `delete`. Throws naming the first path that could not be deleted.
+   */
+  deleteBatch?: (paths: string[]) => Promise<void>;
   /** Removes an empty directory (backends with real directories only); never removes a non-empty one. */
   removeEmptyDir?: (path: string) => Promise<void>;
   /** Checksum algorithms that `Entry.checksums` or WriteResult report natively, best first. */

@@ -58,13 +58,16 @@ const FAILED_SAMPLE = 20;
 export async function runShard(input: ShardInput): Promise<ShardSummary> {
   const { options: opts, shard, source, destination, log } = input;
   const state = new RunState(input.state, opts.state.prefix, input.runId);
+  const journal = new Journal(state, shard);
+  // The plan and what earlier attempts finished, read at once: one round trip less before the
+  // first copy, for every shard. An absent journal just lists nothing.
+  const loading = journal.loadDone();
+  loading.catch(() => {}); // a missing plan is the error to report; this one is awaited below
   const plan = await state.getJson<Plan>(PLAN_FILE);
   if (!plan) throw new DataSyncError(`run ${input.runId} has no plan at ${input.state.location}/${state.dir}; run the plan phase first`, { code: 'InvalidConfig', side: 'state' });
   const planned = plan.shards[shard];
   if (!planned) throw new DataSyncError(`run ${input.runId} has ${plan.shards.length} shards; there is no shard ${shard}`, { code: 'InvalidConfig', side: 'config' });
-
-  const journal = new Journal(state, shard);
-  const done = await journal.loadDone();
+  const done = await loading;
   // The run's limit is split evenly over the shards that have work; they all run at once.
   const activeShards = plan.shards.filter((p) => p.files > 0).length || 1;
   const bucket = opts.bandwidthLimit ? new TokenBucket(opts.bandwidthLimit / activeShards) : undefined;

@@ -11,8 +11,8 @@ import { hasCode } from '../errors.ts';
 import { forEachLimit, mapOrdered } from './concurrency.ts';
 
 // A log is one small object per journal flush (about one a second per shard), so a long run's
-// commit reads thousands of them; and a run's state is deleted object by object. Both go this many
-// requests at a time rather than one round trip after another.
+// commit reads thousands of them; and a run's state is deleted object by object where the backend
+// cannot delete in batches. Both go this many requests at a time rather than one after another.
 const REQUESTS_IN_FLIGHT = 8;
 
 export class RunState {
@@ -95,7 +95,7 @@ export class RunState {
       byRun.set(runId, [...(byRun.get(runId) ?? []), e.path]);
     }
     const old = [...byRun.keys()].filter((id) => id !== except).sort().reverse().slice(Math.max(0, keep - 1));
-    await forEachLimit(old.flatMap((id) => byRun.get(id)!), REQUESTS_IN_FLIGHT, (p) => backend.delete(p));
+    await deleteAll(backend, old.flatMap((id) => byRun.get(id)!));
     return old.length;
   }
 
@@ -105,6 +105,13 @@ export class RunState {
     for await (const e of this.backend.list({ prefix: this.dir })) {
       if (!keep.includes(e.path.slice(this.dir.length))) paths.push(e.path);
     }
-    await forEachLimit(paths, REQUESTS_IN_FLIGHT, (p) => this.backend.delete(p));
+    await deleteAll(this.backend, paths);
   }
+}
+
+/** In batches where the backend has them, else REQUESTS_IN_FLIGHT single deletes at a time. */
+async function deleteAll(backend: Backend, paths: string[]): Promise<void> {
+  if (!paths.length) return;
+  if (backend.features.deleteBatch) await backend.features.deleteBatch(paths);
+  else await forEachLimit(paths, REQUESTS_IN_FLIGHT, (p) => backend.delete(p));
 }

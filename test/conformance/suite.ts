@@ -232,6 +232,18 @@ export function runConformance(name: string, makeBackend: () => Promise<BackendH
         await b.delete('del/never-existed');
         assert.deepEqual(await paths(b, 'del/'), []);
       });
+
+      it('deletes in batches: more paths than one request takes, absent ones included, others kept', { timeout: TEST_TIMEOUT }, async (t) => {
+        const batch = b.features.deleteBatch;
+        if (!batch) return t.skip('no deleteBatch');
+        // 1,001 paths: past S3's 1,000 keys per DeleteObjects, so the last one is in a second request.
+        const names = Array.from({ length: 1001 }, (_, i) => `delb/${String(i).padStart(4, '0')}`);
+        const written = [names[0]!, names[500]!, names[1000]!];
+        for (const p of [...written, 'delb/keep']) await b.write(p, bodyOf(Buffer.from(p)));
+        await batch(names);
+        assert.deepEqual(await paths(b, 'delb/'), ['delb/keep']);
+        await batch(names); // all absent now: still fine
+      });
     });
 
     describe('server-side copy', () => {
@@ -369,6 +381,7 @@ export function runConformance(name: string, makeBackend: () => Promise<BackendH
             () => denied.backend.stat('any'),
             () => collect(denied.backend.list()),
             () => denied.backend.write('denied/f', bodyOf(Buffer.from('x'))),
+            ...(denied.backend.features.deleteBatch ? [() => denied.backend.features.deleteBatch!(['denied/a', 'denied/b'])] : []),
           ]) {
             const err = await rejectsWith(attempt(), 'PermissionDenied', 'Unauthenticated');
             assert.equal(err.retryable, false);

@@ -15,6 +15,7 @@ import {
 import type { AzureBlobEndpoint } from '../../../api/types.ts';
 import type { Backend, Checksum, Entry, Features, ListOptions, ReadOptions, WriteOptions, WriteResult } from '../backend.ts';
 import { DataSyncError, type Side } from '../../errors.ts';
+import { ioBuffers } from '../support/buffer-pool.ts';
 import { emptyReadable, fixedChunks, readHead, translatedReadable } from '../support/streams.ts';
 import { readSecret } from '../../runtime/secrets.ts';
 import { inUtf8Order } from '../support/ordering.ts';
@@ -172,7 +173,8 @@ export class AzureBlobBackend implements Backend {
     const ids: string[] = [];
     const inFlight = new Set<Promise<unknown>>();
     let size = 0;
-    for await (const chunk of fixedChunks(body, this.blockSize, { held: this.blockConcurrency })) {
+    const lease = ioBuffers.lease(); // released once every block is staged (support/buffer-pool.ts)
+    for await (const chunk of fixedChunks(body, this.blockSize, { held: this.blockConcurrency, lease })) {
       opts.signal?.throwIfAborted();
       md5.update(chunk);
       size += chunk.length;
@@ -189,6 +191,7 @@ export class AzureBlobBackend implements Backend {
       if (inFlight.size >= this.blockConcurrency) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
+    lease.release();
     const wholeMd5 = md5.digest();
     this.#checkExpected(path, opts.checksum, wholeMd5.toString('hex'));
     // Azure does not compute an MD5 for a block list; each block was checked with its own
