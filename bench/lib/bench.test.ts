@@ -12,7 +12,7 @@ import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/clie
 import { startSynthetic } from './synthetic-s3.ts';
 import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
-import { median, alternate, bestCeiling, type Outcome } from './stats.ts';
+import { median, alternate, bestCeiling, roundDeadline, type Outcome } from './stats.ts';
 import { cpuMsOf, untilIdle } from './settle.ts';
 import { fmtRatio, judge } from './report.ts';
 import { summarise } from '../profile-summary.ts';
@@ -234,4 +234,12 @@ test('S3 tap forwards requests unchanged (Host kept) and timestamps the first bo
     await tap.close();
     upstream.close();
   }
+});
+
+test('a scenario\'s round deadline leaves the scenarios after it their minimum time', () => {
+  const mins = { B5: 300, B7: 150, B4R: 70 };
+  assert.equal(roundDeadline(1_000_000, [], mins), 1_000_000, 'the last scenario may use the whole budget');
+  assert.equal(roundDeadline(1_000_000, ['B4R'], mins), 930_000);
+  assert.equal(roundDeadline(1_000_000, ['B5', 'B7', 'B4R'], mins), 480_000);
+  assert.equal(roundDeadline(1_000_000, ['B9'], mins), 940_000, 'an unlisted scenario is reserved 60 s');
 });

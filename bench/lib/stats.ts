@@ -34,6 +34,16 @@ export interface Pace {
   deadlineMs?: number;
 }
 
+/**
+ * A scenario's round deadline: the bench's deadline less what the scenarios still to run after it
+ * take at their minimum rounds (`minSeconds`, unknown ones 60 s). Without that reserve the last
+ * round cut-off only protects the scenario it is in: on 2026-11-22 B7 ran a 4th round up to 28:57,
+ * B4R then started just before the 29-minute cut-off, and the bench ended at 30:03.
+ */
+export function roundDeadline(deadlineMs: number, later: string[], minSeconds: Record<string, number>): number {
+  return deadlineMs - later.reduce((sum, s) => sum + (minSeconds[s] ?? 60), 0) * 1000;
+}
+
 export async function alternate<T>(contenders: Contender<T>[], rounds: number, log: (s: string) => void, pace: Pace = {}): Promise<Map<string, Outcome<T>>> {
   const out = new Map<string, Outcome<T>>(contenders.map((c) => [c.name, { samples: [], errors: [] }]));
   const started = Date.now();
