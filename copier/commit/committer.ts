@@ -41,6 +41,12 @@ const KEEP_RUNS = 20;
  * --checkers (8 by default); a DELETE moves no data, so more is cheap.
  */
 const DELETES_IN_FLIGHT = 16;
+/**
+ * Paths per batch where the backend deletes in batches (S3's DeleteObjects takes 1,000 keys), and
+ * batches in flight: 10,000 extras are 10 requests, not 10,000.
+ */
+const DELETE_BATCH = 1000;
+const BATCHES_IN_FLIGHT = 4;
 /** Shard journals read ahead of the one being checked at commit. */
 const JOURNALS_AHEAD = 3;
 
@@ -130,8 +136,7 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
     } else if (t.filesFailed > 0) {
       messages.push(`${t.filesFailed} files failed, so destination extras were not deleted (a later successful run deletes them)`);
     } else {
-      await deleteEach(state.readLines<PathSize>(DELETES_FILE), async (d) => {
-        await input.destination.delete(d.path);
+      await removeAll(input.destination, state.readLines<PathSize>(DELETES_FILE), (d) => {
         filesDeleted++; bytesDeleted += d.size;
       });
     }
@@ -146,8 +151,7 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
       messages.push(guard.message!);
     } else {
       const emptied = new EmptyDirCollector(); // Move: remove directories left empty, never the root
-      const del = async ({ path, size }: PathSize) => {
-        await input.source.delete(path);
+      const deleted = ({ path, size }: PathSize) => {
         emptied.add(path);
         filesDeleted++; bytesDeleted += size;
       };
@@ -157,13 +161,13 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
             if (!item.range && latest.get(journalKey({ path: item.path }))?.status === 'done') yield item;
           }
         };
-        await deleteEach(copied(), del);
+        await removeAll(input.source, copied(), deleted);
       }
       const joinedSplits = async function* () {
         for await (const sf of state.readLines<SplitFile>(SPLITS_FILE)) if (copiedSplits.has(sf.path)) yield sf;
       };
-      await deleteEach(joinedSplits(), del);
-      await deleteEach(state.readLines<PathSize>(MOVE_SKIPPED_FILE), del);
+      await removeAll(input.source, joinedSplits(), deleted);
+      await removeAll(input.source, state.readLines<PathSize>(MOVE_SKIPPED_FILE), deleted);
       const pruned = await emptied.prune(input.source);
       if (pruned.removed.length) log.info({ removed: pruned.removed.length }, 'removed empty source directories');
     }
@@ -231,9 +235,31 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
 
 async function* none<T>(): AsyncGenerator<T> {}
 
-/** `del` over every item, DELETES_IN_FLIGHT at a time; the first failure (in list order) stops it. */
-async function deleteEach<T>(items: AsyncIterable<T>, del: (item: T) => Promise<void>): Promise<void> {
-  for await (const _ of mapOrdered(items, DELETES_IN_FLIGHT, del)) void _;
+/**
+ * Deletes every item's path from `backend`, calling `deleted` for each once it is gone: in batches of
+ * DELETE_BATCH where the backend has them (S3's DeleteObjects), BATCHES_IN_FLIGHT at a time, else
+ * DELETES_IN_FLIGHT single deletes at a time. The first failure (in list order) stops it.
+ */
+async function removeAll<T extends PathSize>(backend: Backend, items: AsyncIterable<T>, deleted: (item: T) => void): Promise<void> {
+  const batch = backend.features.deleteBatch;
+  if (!batch) {
+    for await (const _ of mapOrdered(items, DELETES_IN_FLIGHT, async (item) => { await backend.delete(item.path); deleted(item); })) void _;
+    return;
+  }
+  const run = async (group: T[]) => {
+    await batch(group.map((item) => item.path));
+    for (const item of group) deleted(item);
+  };
+  for await (const _ of mapOrdered(chunked(items, DELETE_BATCH), BATCHES_IN_FLIGHT, run)) void _;
+}
+
+async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let group: T[] = [];
+  for await (const item of items) {
+    group.push(item);
+    if (group.length === size) { yield group; group = []; }
+  }
+  if (group.length) yield group;
 }
 
 /**

@@ -2,7 +2,7 @@
 // files, Move, and the errors a user sees for a wrong endpoint or wrong credentials.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -123,6 +123,44 @@ test('Move to S3 deletes each source after its verified upload; Sync to S3 delet
   assert.equal(r2.report.outcome, 'Succeeded', r2.stderr);
   assert.equal(r2.report.filesDeleted, 1);
   assert.deepEqual([...(await readBucket(client, bucket, 'archive')).keys()], ['in/a.json']);
+});
+
+test('Sync to S3 deletes 2,100 extras and a Move out of S3 deletes 2,101 sources, in DeleteObjects batches, each counted', async () => {
+  const dir = tempDir('batchdel');
+  const tree: Record<string, string> = {};
+  for (let i = 0; i < 2101; i++) tree[`d${i % 7}/f${String(i).padStart(4, '0')}.txt`] = `file ${i}`;
+  makeTree(path.join(dir, 'src'), tree);
+  const bucket = await newBucket(client);
+  for (const prefix of ['synced', 'moving']) {
+    const r = await runSync(writeManifest(dir, { source: { filesystem: { path: 'src' } }, destination: s3Endpoint(bucket, prefix) }), { env: s3Env() });
+    assert.equal(r.report.filesCopied, 2101, r.stderr);
+  }
+  // All but one source file goes: the Sync must delete 2,100 extras (three batches, the last of 100).
+  const kept = 'd0/f0000.txt';
+  rmSync(path.join(dir, 'src'), { recursive: true });
+  makeTree(path.join(dir, 'src'), { [kept]: tree[kept]! });
+  const proxy = await startFaultProxy({ upstream: testEnv().s3.endpoint, fault: { kind: 'throttle', status: 503 }, failFirst: 0, keepHost: true });
+  try {
+    const viaProxy = (prefix: string) => { const e = s3Endpoint(bucket, prefix); e.s3!.endpoint = proxy.url; return e; };
+    const sync = await runSync(writeManifest(dir, { source: { filesystem: { path: 'src' } }, destination: viaProxy('synced'), mode: 'Sync', deletion: { maxDelete: '100%' } }), { env: s3Env() });
+    assert.equal(sync.report.outcome, 'Succeeded', sync.stderr);
+    assert.equal(sync.report.filesDeleted, 2100);
+    assert.equal(sync.report.bytesDeleted, Object.entries(tree).reduce((n, [k, v]) => n + (k === kept ? 0 : Buffer.byteLength(v)), 0));
+    assert.deepEqual([...(await readBucket(client, bucket, 'synced')).keys()], [kept]);
+
+    const move = await runSync(writeManifest(dir, { source: viaProxy('moving'), destination: { filesystem: { path: 'moved' } }, mode: 'Move', deletion: { maxDelete: '100%' } }), { env: s3Env() });
+    assert.equal(move.report.outcome, 'Succeeded', move.stderr);
+    assert.equal(move.report.filesDeleted, 2101);
+    assert.deepEqual(readTree(path.join(dir, 'moved')), treeHashes(tree));
+    assert.equal((await readBucket(client, bucket, 'moving')).size, 0, 'every moved source is gone');
+
+    const dataDeletes = proxy.requests().filter((q) => q.method === 'DELETE' && !q.url.includes('.datasync'));
+    assert.equal(dataDeletes.length, 0, `single DELETEs of data objects: ${dataDeletes.slice(0, 3).map((q) => q.url).join(', ')}`);
+    const batches = proxy.requests().filter((q) => q.method === 'POST' && /[?&]delete(=|&|$)/.test(q.url));
+    assert.ok(batches.length >= 6, `at least 3 DeleteObjects per 2,100 paths, got ${batches.length} in all`);
+  } finally {
+    await proxy.close();
+  }
 });
 
 test('an unreachable endpoint and bad credentials fail clearly, name the endpoint, and never print the secret', async () => {
