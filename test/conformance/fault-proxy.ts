@@ -30,8 +30,11 @@ export interface FaultProxy {
   /** Requests answered with the fault so far. */
   faulted(): number;
   forwarded(): number;
-  /** Every request received, in order, with the client's User-Agent (the AWS SDK names itself there). */
-  requests(): Array<{ method: string; url: string; userAgent: string }>;
+  /**
+   * Every request received, in order, with the client's User-Agent (the AWS SDK names itself there)
+   * and the number of the client connection it came on (1, 2, ... in order of connecting).
+   */
+  requests(): Array<{ method: string; url: string; userAgent: string; connection: number }>;
   close(): Promise<void>;
 }
 
@@ -39,9 +42,11 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
   const upstream = new URL(opts.upstream);
   let faulted = 0;
   let forwarded = 0;
-  const requests: Array<{ method: string; url: string; userAgent: string }> = [];
+  const requests: Array<{ method: string; url: string; userAgent: string; connection: number }> = [];
+  const connections = new WeakMap<object, number>();
+  let connected = 0;
   const server = http.createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', userAgent: String(req.headers['user-agent'] ?? '') });
+    requests.push({ method: req.method ?? '', url: req.url ?? '', userAgent: String(req.headers['user-agent'] ?? ''), connection: connections.get(req.socket) ?? 0 });
     if (opts.fault.kind === 'corrupt') {
       if (faulted < opts.failFirst && req.method === 'PUT' && Number(req.headers['content-length'] ?? 0) > 0 && (opts.only?.test(req.url ?? '') ?? true)) {
         faulted++;
@@ -86,7 +91,10 @@ export async function startFaultProxy(opts: FaultProxyOptions): Promise<FaultPro
     if (body) out.end(body);
     else req.pipe(out);
   };
-  server.keepAliveTimeout = 1000;
+  server.on('connection', (socket) => connections.set(socket, ++connected));
+  // Node's own default. Its agents keep an idle socket only until 1 s before the server's announced
+  // keep-alive timeout, so at 1 s (as this was) every request opened a connection of its own.
+  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

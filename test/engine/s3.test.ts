@@ -63,6 +63,32 @@ test('multipart: above the part size, exactly at it, at two parts, and 0 bytes; 
   assert.equal(r2.report.filesSkipped, 5, r2.stderr);
 });
 
+test('the parts of a multipart upload and large single PUTs reuse kept-alive connections', async () => {
+  // The SDK sends `Expect: 100-continue` on bodies of 2 MiB or more over a fresh connection that it
+  // then closes; the backend turns the header off (s3.ts), so one transfer's requests share one.
+  const files = { 'parts.bin': randomBytes(26 * MiB), 'a.bin': randomBytes(3 * MiB), 'b.bin': randomBytes(3 * MiB), 'c.bin': randomBytes(3 * MiB) };
+  const dir = tempDir('keepalive');
+  makeTree(path.join(dir, 'src'), files);
+  const bucket = await newBucket(client);
+  const proxy = await startFaultProxy({ upstream: testEnv().s3.endpoint, fault: { kind: 'throttle', status: 503 }, failFirst: 0, keepHost: true });
+  try {
+    const dest = s3Endpoint(bucket);
+    dest.s3!.endpoint = proxy.url;
+    const m = writeManifest(dir, { source: { filesystem: { path: 'src' } }, destination: dest, parallelism: { partSize: '5Mi', shards: 1, transfersPerShard: 1 } });
+    const r = await runSync(m, { env: s3Env() });
+    assert.equal(r.report.outcome, 'Succeeded', r.stderr);
+    const large = proxy.requests().filter((q) => q.method === 'PUT' && /(parts|[abc])\.bin/.test(q.url));
+    assert.equal(large.length, 9, `6 parts and 3 single PUTs: ${large.map((q) => q.url).join(', ')}`);
+    const connections = new Set(large.map((q) => q.connection));
+    // One transfer at a time: its requests go one after another; a journal write of the same
+    // process may take the connection meanwhile, so allow a few, but not one per request.
+    assert.ok(connections.size <= 3, `9 large PUTs over ${connections.size} connections`);
+  } finally {
+    await proxy.close();
+  }
+  assert.deepEqual(await readBucket(client, bucket), treeHashes(files));
+});
+
 test('bodies corrupted in flight are refused by the server (the CRC32C travels with the data) and the retries store the right bytes', async () => {
   // The copier hashes each body once, in the S3 backend, and sends it unsigned with its CRC32C
   // (features.checksOnWrite): this shows that a flipped byte between copier and server cannot land.

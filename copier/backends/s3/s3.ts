@@ -97,6 +97,11 @@ export class S3Backend implements Backend {
       // We send CRC32C ourselves, computed once while streaming; the SDK should not add its own.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
+      // The SDK sends `Expect: 100-continue` on bodies of 2 MiB or more, and sends each such request
+      // on a fresh agent with keep-alive off: every part of a multipart upload and every large PUT
+      // paid a new TCP (and TLS) connection, and a wait for the server's 100 before its body. What
+      // the header saves, a body sent to a server that rejects its headers, is at most one part.
+      expectContinueHeader: false,
     };
     if (ep.endpoint !== undefined) config.endpoint = ep.endpoint;
     const accessKeyId = readSecret(opts.side, 'accessKeyId', opts.secretsRoot);
