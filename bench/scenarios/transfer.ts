@@ -200,7 +200,7 @@ export async function b3(b: Bench): Promise<void> {
       },
     });
   }
-  const out = await alternate(cs, b.rounds, b.log, b.pace);
+  const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
   const base = { scenario: 'B3 nothing changed', metric: 'time', unit: 's', dataset: ds.label, ratioOf: 'lower' as const };
   const ds3 = out.get('datasync') ?? blockedOutcome(b);
   const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
