@@ -2,7 +2,7 @@
 // reports speed; `npm test` must not fail on a noisy machine).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { createServer as createHttpServer, request as httpRequest } from 'node:http';
@@ -15,6 +15,7 @@ import { startS3Tap } from './s3-tap.ts';
 import { median, alternate, bestCeiling, roundDeadline, type Outcome } from './stats.ts';
 import { cpuMsOf, untilIdle } from './settle.ts';
 import { fmtRatio, judge } from './report.ts';
+import { runTimed } from './proc.ts';
 import { summarise } from '../profile-summary.ts';
 import { crc32cSlice8 } from '../micro/crc32c.ts';
 import { Crc32c } from '@aws-crypto/crc32c';
@@ -119,6 +120,18 @@ test('the time budget cuts rounds back to three, never fewer, and a settle runs 
   // A day away, or none: all five.
   assert.deepEqual(await counted(Date.now() + 86_400_000), { runs: 10, settles: 10, samples: 5 });
   assert.deepEqual(await counted(undefined), { runs: 10, settles: 10, samples: 5 });
+});
+
+test('a timed run reports the CPU time and peak RSS of the processes it waited for, a failed one too', { skip: !existsSync('/usr/bin/time') && 'no GNU time' }, async () => {
+  // The child burns at least 400 ms of CPU by its own account and touches 100 MiB; the parent only
+  // waits for it, then exits 3. The figures must be the child's, and survive GNU time's
+  // "Command exited with non-zero status" line.
+  const child = `const b = Buffer.alloc(100 * 2 ** 20, 1); let x = 0; while ((process.cpuUsage().user + process.cpuUsage().system) / 1000 < 400) x += b[x % b.length]!; console.log(x > 0)`;
+  const parent = `const r = require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(child)}], { stdio: 'inherit' }); process.exit(r.status === 0 ? 3 : 1)`;
+  const r = await runTimed(process.execPath, ['-e', parent]);
+  assert.equal(r.exitCode, 3, r.stderr);
+  assert.ok(r.cpuMs !== null && r.cpuMs >= 400, `cpuMs ${r.cpuMs}: the child's 400 ms are missing`);
+  assert.ok(r.peakRssKiB !== null && r.peakRssKiB >= 100 * 1024, `peakRssKiB ${r.peakRssKiB}: the child's 100 MiB are missing`);
 });
 
 test('settling waits out a busy process, and gives up on one that never idles', async () => {

@@ -1,6 +1,7 @@
-// Runs one timed tool invocation: wall time, exit code, and peak RSS. Peak RSS comes from GNU time
-// (`/usr/bin/time -f %M`), which reports the largest resident set of the process tree it waited
-// for; that is the figure B4 compares, and it costs nothing on the timed path.
+// Runs one timed tool invocation: wall time, exit code, peak RSS and CPU time. Both come from GNU
+// time (`/usr/bin/time -f '%M'`), which reports the largest resident set, and the user and
+// system time, of the process tree it waited for (a tool's worker processes included). Peak RSS is
+// the figure B4 compares and CPU time what B2 reports per file; neither costs the timed path anything.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -20,6 +21,8 @@ export interface RunResult {
   exitCode: number | null;
   wallMs: number;
   peakRssKiB: number | null;
+  /** User plus system CPU time of the tool and every process it waited for; null without GNU time. */
+  cpuMs: number | null;
   stdout: string;
   stderr: string;
   timedOut: boolean;
@@ -38,7 +41,7 @@ export async function runTimed(command: string, args: string[], opts: RunOptions
   const keep = opts.keepBytes ?? 64 * 1024;
   const rssFile = path.join(os.tmpdir(), `bench-rss-${process.pid}-${randomBytes(4).toString('hex')}`);
   const useTime = existsSync(TIME_BIN);
-  const [cmd, argv] = useTime ? [TIME_BIN, ['-q', '-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  const [cmd, argv] = useTime ? [TIME_BIN, ['-q', '-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
   const started = process.hrtime.bigint();
   // detached: own process group, so a timeout kills the tool and every worker it forked.
   const child = spawn(cmd, argv, { env: opts.env ?? process.env, cwd: opts.cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -62,15 +65,18 @@ export async function runTimed(command: string, args: string[], opts: RunOptions
   if (timer) clearTimeout(timer);
   if (child.pid !== undefined) live.delete(child.pid);
   let peakRssKiB: number | null = null;
+  let cpuMs: number | null = null;
   if (useTime) {
     try {
+      // The last line: GNU time puts a note such as "Command exited with non-zero status" before it.
       const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
-      const v = Number(lines[lines.length - 1]);
-      if (Number.isFinite(v) && v > 0) peakRssKiB = v;
+      const [rss, user, system] = (lines[lines.length - 1] ?? '').trim().split(/\s+/).map(Number);
+      if (rss !== undefined && Number.isFinite(rss) && rss > 0) peakRssKiB = rss;
+      if (user !== undefined && system !== undefined && Number.isFinite(user) && Number.isFinite(system)) cpuMs = (user + system) * 1000;
     } catch { /* the tool never started */ }
     rmSync(rssFile, { force: true });
   }
-  return { command: [command, ...args].join(' '), exitCode, wallMs, peakRssKiB, stdout, stderr, timedOut };
+  return { command: [command, ...args].join(' '), exitCode, wallMs, peakRssKiB, cpuMs, stdout, stderr, timedOut };
 }
 
 /** A short description of a failed run for the table's notes. */

@@ -8,7 +8,9 @@ import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
 import { alternate, bestCeiling, median, type Contender, type Outcome } from '../lib/stats.ts';
 import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
 import type { RunResult } from '../lib/proc.ts';
+import { cpuMsOf } from '../lib/settle.ts';
 import { noisyRounds, row, warmPageCache, type Bench } from './common.ts';
+import type { ResultRow } from '../lib/report.ts';
 import type { DataSyncSpec } from '../../api/types.ts';
 
 const MiB = 2 ** 20;
@@ -43,15 +45,38 @@ function datasyncTool(b: Bench, scenario: 'b1' | 'b2'): Tool {
   };
 }
 
+/**
+ * CPU per file in one tool's B2 runs: its own processes' (GNU time) and MinIO's (/proc, read just
+ * before and after the run, with the server idle before it). The two share this machine's cores,
+ * so together they show whether a tool, or the server, is what a run waits for.
+ */
+type CpuSplit = Map<string, { client: number[]; server: number[] }>;
+
+function serverCpuMs(b: Bench): number | undefined {
+  const pid = b.ctx.s3.procs.find((p) => p.name === 'minio')?.pid;
+  return pid === undefined ? undefined : cpuMsOf(pid);
+}
+
+function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clientMs: number | null, server0: number | undefined, server1: number | undefined): void {
+  if (!cpu || server0 === undefined || server1 === undefined) return;
+  const split = cpu.get(name) ?? { client: [], server: [] };
+  if (clientMs !== null) split.client.push(clientMs / files);
+  split.server.push((server1 - server0) / files);
+  cpu.set(name, split);
+}
+
 /** One measured copy: fresh bucket, run, verify, then drop the bucket unless asked to keep it. */
-async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunResult) => number, keep: boolean): Promise<number> {
+async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunResult) => number, keep: boolean, cpu?: CpuSplit): Promise<number> {
   const bucket = await freshBucket(b.s3c, `${tool.name}`);
   try {
+    const server0 = serverCpuMs(b);
     const r = await tool.copy(ds, bucket);
+    const server1 = serverCpuMs(b);
     const got = await countObjects(b.s3c, bucket);
     if (got.count !== ds.files || got.bytes !== ds.bytes) {
       throw new Error(`${tool.name} copied ${got.count} objects / ${got.bytes} bytes, expected ${ds.files} / ${ds.bytes}`);
     }
+    recordCpu(cpu, tool.name, ds.files, r.cpuMs, server0, server1);
     if (keep) {
       const old = b.state.get(tool.name);
       if (old) await dropBucket(b.s3c, old);
@@ -63,8 +88,12 @@ async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunRe
   }
 }
 
-function contenders(b: Bench, tools: Tool[], ds: Dataset, metric: (r: RunResult) => number, keepLast = false): Contender<number>[] {
-  return tools.map((t) => ({ name: t.name, run: (round: number) => measuredCopy(b, t, ds, metric, keepLast && round === b.rounds - 1) }));
+/**
+ * keep: each run's bucket replaces the one its tool's previous run kept, so B3 finds the last tree
+ * each tool wrote, however many rounds the time budget let B2 run.
+ */
+function contenders(b: Bench, tools: Tool[], ds: Dataset, metric: (r: RunResult) => number, keep = false, cpu?: CpuSplit): Contender<number>[] {
+  return tools.map((t) => ({ name: t.name, run: () => measuredCopy(b, t, ds, metric, keep, cpu) }));
 }
 
 function blocked(b: Bench, tools: Tool[]): Tool[] {
@@ -98,12 +127,14 @@ async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise
  * The raw SDK PUT loop (bench/lib/ceiling.ts) as a contender: `objects` × `sizeMiB` from memory,
  * `concurrency` PUTs in flight. Its own clock excludes process start.
  */
-function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrency: number, metric: 'mibPerSec' | 'objectsPerSec'): Contender<number> {
+function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrency: number, metric: 'mibPerSec' | 'objectsPerSec', cpu?: CpuSplit): Contender<number> {
   return {
     name: 'ceiling', run: async () => {
       const bucket = await freshBucket(b.s3c, 'ceiling');
       try {
+        const server0 = serverCpuMs(b);
         const r = await ceiling(b.ctx, objects, sizeMiB, concurrency, bucket);
+        recordCpu(cpu, 'ceiling', objects, r.cpuMs, server0, serverCpuMs(b));
         return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<typeof metric, number>)[metric];
       } finally { await dropBucket(b.s3c, bucket); }
     },
@@ -156,8 +187,9 @@ export async function b2(b: Bench): Promise<void> {
   // aws-cli runs in B1 only: at a few hundred files/s it would spend a third of the 30-minute budget here.
   // The last round's buckets stay for B3, each tool facing the tree it wrote itself.
   // The server's ceiling for small objects: the same count and size from memory, as many PUTs in flight as DataSync and rclone.
-  const cs = [...contenders(b, blocked(b, tools), ds, fps, true), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec')];
-  const out = await alternate(cs, b.rounds, b.log, b.pace);
+  const cpu: CpuSplit = new Map();
+  const cs = [...contenders(b, blocked(b, tools), ds, fps, true, cpu), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec', cpu)];
+  const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
   const ds2 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
@@ -168,8 +200,30 @@ export async function b2(b: Bench): Promise<void> {
   const reach = best.value && rcloneFps ? `; 1.5 × rclone's median = ${(1.5 * rcloneFps).toFixed(0)} files/s = ${(1.5 * rcloneFps / best.value).toFixed(2)} × this ceiling` : '';
   b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b2'), peerFlags: 'best of: raw SDK PUT loop (64 in flight, 16 KiB from memory) and the peers', target: null },
     ds2, best.outcome, best.note('files/s') + reach));
+  b.rows.push(...cpuRows(b, cpu, base, ds2));
   await profileRun(b, 'B2', b.quick ? ds : smallFiles(b.dataRoot, 5000, 16));
   b3State.ds = ds;
+}
+
+/**
+ * B2's CPU per file, DataSync's against each peer's, for the client and for MinIO. No target: they
+ * tell whether a files/s ratio could move by DataSync's doing (its own CPU, or work it makes the
+ * server do), or only by the server's, when client and server together fill the cores.
+ */
+function cpuRows(b: Bench, cpu: CpuSplit, base: { dataset: string }, files: Outcome<number>): ResultRow[] {
+  const of = (name: string, side: 'client' | 'server'): Outcome<number> => ({ samples: cpu.get(name)?.[side] ?? [], errors: [] });
+  const ds = cpu.get('datasync');
+  const fps = files.samples.length ? median(files.samples) : null;
+  // Two cores' worth of CPU time per file at DataSync's median rate, beside what client and server used.
+  const used = ds?.client.length && ds.server.length && fps ? `; datasync's client + MinIO = ${(median(ds.client) + median(ds.server)).toFixed(2)} ms per file, of the ${(2 * 1000 / fps).toFixed(2)} ms two cores give per file at its median ${fps.toFixed(0)} files/s` : '';
+  const ceil = cpu.get('ceiling')?.server.length ? `; MinIO under the raw SDK loop: ${median(cpu.get('ceiling')!.server).toFixed(2)} ms per file` : '';
+  const rows: ResultRow[] = [];
+  for (const peer of ['rclone', 's5cmd']) {
+    const spec = { scenario: 'B2 CPU per file', unit: 'ms', dataset: base.dataset, ratioOf: 'lower' as const, peer, peerFlags: 'as in B2', datasyncFlags: flagsOf('b2'), target: null };
+    rows.push(row({ ...spec, metric: 'client CPU per file' }, of('datasync', 'client'), of(peer, 'client'), `user + system time of each tool's process tree (GNU time)${missing(b, peer) ? `; ${missing(b, peer)}` : ''}`));
+    rows.push(row({ ...spec, metric: 'MinIO CPU per file' }, of('datasync', 'server'), of(peer, 'server'), `MinIO's user + system time over each run (/proc), idle before it${used}${ceil}`));
+  }
+  return rows;
 }
 
 const b3State: { ds?: Dataset } = {};
