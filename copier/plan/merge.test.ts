@@ -49,3 +49,30 @@ test('mergeListings: skips per side and refuses an unsorted side at the point it
   await assert.rejects(async () => { for await (const p of mergeListings(from([e('a'), e('c'), e('b')]), from([]))) seen.push(p.path); }, /source listing is not in ascending UTF-8 order: 'c' then 'b'/);
   assert.deepEqual(seen, ['a', 'c']);
 });
+
+test('mergeListings: the destination listing starts before the source has its first entry', async () => {
+  // The source's first entry waits until the destination was asked for its own: a merge that
+  // awaits the source first never gets there (the race below fails it instead of hanging).
+  let dstAsked!: () => void;
+  const asked = new Promise<void>((r) => { dstAsked = r; });
+  async function* src() { await asked; yield e('a'); }
+  async function* dst() { dstAsked(); yield e('b'); }
+  const timeout = sleep(2000).then(() => { throw new Error('the destination listing had not started while the source waited'); });
+  const pairs = await Promise.race([collect(mergeListings(src(), dst())), timeout]);
+  assert.deepEqual(pairs.map((p) => p.path), ['a', 'b']);
+});
+
+test('mergeListings: a failing source is the error reported, while the destination fails too', async () => {
+  async function* src(): AsyncGenerator<Entry> { await sleep(1); throw new Error('source gone'); }
+  async function* dst(): AsyncGenerator<Entry> { await sleep(5); throw new Error('destination gone'); }
+  let unhandled: unknown;
+  const onUnhandled = (err: unknown) => { unhandled = err; };
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await assert.rejects(collect(mergeListings(src(), dst())), /source gone/);
+    await sleep(20); // the destination's failure has happened by now
+    assert.equal(unhandled, undefined, `unhandled rejection: ${String(unhandled)}`);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});

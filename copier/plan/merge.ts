@@ -24,8 +24,12 @@ export async function* mergeListings(src: AsyncIterable<Entry>, dst: AsyncIterab
   // generator layer costs a few promises per entry, and listings run to millions of entries.
   const a = readAhead(src, LIST_AHEAD, orderedSide('source', skip.source))[Symbol.asyncIterator]();
   const b = readAhead(dst, LIST_AHEAD, orderedSide('destination', skip.destination))[Symbol.asyncIterator]();
-  let x = await a.next();
-  let y = await b.next();
+  // Both listings start before either is awaited: the destination's first requests go out while
+  // the source's first directory is read, not after its first entry.
+  const first = [a.next(), b.next()] as const;
+  first[1].catch(() => {}); // a failing source is the error to report; the destination's waits its turn
+  let x = await first[0];
+  let y = await first[1];
   while (!x.done || !y.done) {
     const c = x.done ? 1 : y.done ? -1 : comparePaths(x.value.path, y.value.path);
     if (c < 0) {
