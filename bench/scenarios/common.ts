@@ -28,10 +28,10 @@ export interface Bench {
 /**
  * Rounds for the scenarios whose spread between full runs was widest on this shared 2-core machine
  * (B1's medians moved by up to 0.3× of rclone's, B7's by 0.1×, B3's between 0.39× and 0.60× of
- * rclone's time, its single runs from 0.73 s to 1.2 s; B2's between 1.16× and 1.51× of rclone's
- * files/s on one machine, its single runs from 701 to 1,067 files/s): at least 5, so one disturbed
+ * rclone's time, its single runs from 0.73 s to 1.2 s; B2's between 1.16× and 1.52× of rclone's
+ * files/s on one machine, its single runs from 627 to 1,088 files/s): at least 5, so one disturbed
  * round cannot be the median. A B3 round is a few seconds, so two more cost little; two more B2
- * rounds cost about 3.5 minutes. Quick runs keep the requested count. On a slow day the bench's
+ * rounds cost about 4 minutes. Quick runs keep the requested count. On a slow day the bench's
  * time budget can cut them back to 3 (Pace.deadlineMs in ../lib/stats.ts).
  */
 export function noisyRounds(b: Bench): number {
