@@ -126,7 +126,7 @@ test('a timed run reports the CPU time and peak RSS of the processes it waited f
   // The child burns at least 400 ms of CPU by its own account and touches 100 MiB; the parent only
   // waits for it, then exits 3. The figures must be the child's, and survive GNU time's
   // "Command exited with non-zero status" line.
-  const child = `const b = Buffer.alloc(100 * 2 ** 20, 1); let x = 0; while ((process.cpuUsage().user + process.cpuUsage().system) / 1000 < 400) x += b[x % b.length]!; console.log(x > 0)`;
+  const child = `const b = Buffer.alloc(100 * 2 ** 20, 1); let x = 0; while ((process.cpuUsage().user + process.cpuUsage().system) / 1000 < 400) x += b[x % b.length]; console.log(x > 0)`;
   const parent = `const r = require('node:child_process').spawnSync(process.execPath, ['-e', ${JSON.stringify(child)}], { stdio: 'inherit' }); process.exit(r.status === 0 ? 3 : 1)`;
   const r = await runTimed(process.execPath, ['-e', parent]);
   assert.equal(r.exitCode, 3, r.stderr);

@@ -1,5 +1,5 @@
 // Runs one timed tool invocation: wall time, exit code, peak RSS and CPU time. Both come from GNU
-// time (`/usr/bin/time -f '%M'`), which reports the largest resident set, and the user and
+// time (`/usr/bin/time -f '%M %U %S'`), which reports the largest resident set, and the user and
 // system time, of the process tree it waited for (a tool's worker processes included). Peak RSS is
 // the figure B4 compares and CPU time what B2 reports per file; neither costs the timed path anything.
 import { spawn } from 'node:child_process';
