@@ -14,7 +14,7 @@ import { ListBucketsCommand } from '@aws-sdk/client-s3';
 import { startMinio, stopAll, CACHE_ROOT } from './lib/servers.ts';
 import { s3Client, dropBucket } from './lib/s3.ts';
 import { REPO, CLI, type Ctx } from './lib/tools.ts';
-import { untilIdle } from './lib/settle.ts';
+import { cpuMsOf, untilIdle } from './lib/settle.ts';
 import { roundDeadline } from './lib/stats.ts';
 import { machine, table, writeResults, type Results } from './lib/report.ts';
 import { summarise } from './profile-summary.ts';
@@ -112,6 +112,7 @@ async function main(): Promise<void> {
     const bench: Bench = {
       ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
       datasyncBlocked: blocked, pace: { settle, deadlineMs }, state: new Map(),
+      serverCpuMs: () => (minio ? cpuMsOf(minio.pid) : undefined),
     };
     for (const [i, s] of opts.only.entries()) {
       if (Date.now() > deadlineMs) { skipped.push(s); continue; }

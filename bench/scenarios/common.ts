@@ -21,6 +21,8 @@ export interface Bench {
   datasyncBlocked: string | null;
   /** What every comparison's rounds keep to: MinIO idle before each run, and the bench's time budget. */
   pace: Pace;
+  /** MinIO's user plus system CPU time so far, in ms (the process `pace` settles); undefined where /proc cannot tell. */
+  serverCpuMs: () => number | undefined;
   /** Shared between B2 and B3: the bucket each tool filled last in B2. */
   state: Map<string, string>;
 }

@@ -8,7 +8,6 @@ import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
 import { alternate, bestCeiling, median, type Contender, type Outcome } from '../lib/stats.ts';
 import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
 import type { RunResult } from '../lib/proc.ts';
-import { cpuMsOf } from '../lib/settle.ts';
 import { noisyRounds, row, warmPageCache, type Bench } from './common.ts';
 import type { ResultRow } from '../lib/report.ts';
 import type { DataSyncSpec } from '../../api/types.ts';
@@ -52,31 +51,29 @@ function datasyncTool(b: Bench, scenario: 'b1' | 'b2'): Tool {
  */
 type CpuSplit = Map<string, { client: number[]; server: number[] }>;
 
-function serverCpuMs(b: Bench): number | undefined {
-  const pid = b.ctx.s3.procs.find((p) => p.name === 'minio')?.pid;
-  return pid === undefined ? undefined : cpuMsOf(pid);
-}
-
-function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clientMs: number | null, server0: number | undefined, server1: number | undefined): void {
-  if (!cpu || server0 === undefined || server1 === undefined) return;
+/** serverMs: MinIO's CPU over the run (undefined: not measurable, nothing is recorded). */
+function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clientMs: number | null, serverMs: number | undefined): void {
+  if (!cpu || serverMs === undefined) return;
   const split = cpu.get(name) ?? { client: [], server: [] };
   if (clientMs !== null) split.client.push(clientMs / files);
-  split.server.push((server1 - server0) / files);
+  split.server.push(serverMs / files);
   cpu.set(name, split);
 }
+
+const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
 
 /** One measured copy: fresh bucket, run, verify, then drop the bucket unless asked to keep it. */
 async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunResult) => number, keep: boolean, cpu?: CpuSplit): Promise<number> {
   const bucket = await freshBucket(b.s3c, `${tool.name}`);
   try {
-    const server0 = serverCpuMs(b);
+    const server0 = b.serverCpuMs();
     const r = await tool.copy(ds, bucket);
-    const server1 = serverCpuMs(b);
+    const serverMs = minus(b.serverCpuMs(), server0);
     const got = await countObjects(b.s3c, bucket);
     if (got.count !== ds.files || got.bytes !== ds.bytes) {
       throw new Error(`${tool.name} copied ${got.count} objects / ${got.bytes} bytes, expected ${ds.files} / ${ds.bytes}`);
     }
-    recordCpu(cpu, tool.name, ds.files, r.cpuMs, server0, server1);
+    recordCpu(cpu, tool.name, ds.files, r.cpuMs, serverMs);
     if (keep) {
       const old = b.state.get(tool.name);
       if (old) await dropBucket(b.s3c, old);
@@ -132,9 +129,11 @@ function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrenc
     name: 'ceiling', run: async () => {
       const bucket = await freshBucket(b.s3c, 'ceiling');
       try {
-        const server0 = serverCpuMs(b);
+        const server0 = b.serverCpuMs();
         const r = await ceiling(b.ctx, objects, sizeMiB, concurrency, bucket);
-        recordCpu(cpu, 'ceiling', objects, r.cpuMs, server0, serverCpuMs(b));
+        // MinIO's side only: the loop's own CPU sends from memory and reads no files, so it is not
+        // comparable with the tools' (cpuRows shows none).
+        recordCpu(cpu, 'ceiling', objects, null, minus(b.serverCpuMs(), server0));
         return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<typeof metric, number>)[metric];
       } finally { await dropBucket(b.s3c, bucket); }
     },
