@@ -3,9 +3,16 @@
 // redrawn in place on a TTY, as periodic plain lines otherwise.
 import type { ShardProgress } from '../copy/worker.ts';
 
+/** The span the rate is measured over. */
+const RATE_WINDOW_MS = 5000;
+
 export class ProgressBoard {
   readonly #shards = new Map<number, ShardProgress>();
-  #samples: Array<{ t: number; bytes: number }> = [];
+  // Starts with the board's creation, before any byte is copied, so the first line drawn has a rate.
+  #samples: Array<{ t: number; bytes: number }>;
+  constructor(now = Date.now()) {
+    this.#samples = [{ t: now, bytes: 0 }];
+  }
   update(p: ShardProgress): void {
     this.#shards.set(p.shard, p);
   }
@@ -17,11 +24,14 @@ export class ProgressBoard {
     }
     return t;
   }
-  /** Bytes per second over the last ~5 seconds. */
+  /** Bytes per second since the newest sample at least RATE_WINDOW_MS old (or the oldest there is). */
   rate(now = Date.now()): number {
     const bytes = this.totals().bytesDone;
     this.#samples.push({ t: now, bytes });
-    this.#samples = this.#samples.filter((s) => now - s.t <= 5000);
+    // The baseline is kept once it leaves the window, until a newer sample has left it too: off a
+    // TTY the line is drawn every 5 s, so the previous sample is always just over 5 s old, and
+    // dropping it left nothing to measure against (0.0 B/s and no ETA for the whole run).
+    while (this.#samples.length > 2 && now - this.#samples[1]!.t >= RATE_WINDOW_MS) this.#samples.shift();
     const first = this.#samples[0]!;
     const dt = (now - first.t) / 1000;
     return dt > 0 ? Math.max(0, (bytes - first.bytes) / dt) : 0;

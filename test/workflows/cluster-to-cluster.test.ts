@@ -56,6 +56,9 @@ test('cluster to cluster: 2,000 files WebHDFS → WebHDFS with 10 transfers, the
     const progress = first.stderr.split(/[\r\n]+/).filter((l) => /\[pending: \d+ \| transferring: \d+ \| complete: \d+/.test(l));
     assert.ok(progress.length >= 1, `no progress line on stderr:\n${first.stderr.slice(-2000)}`);
     assert.match(progress.at(-1)!, new RegExp(`\\[pending: 0 \\| transferring: 0 \\| complete: ${FILES}\\]`));
+    // And a rate: bytes moved since the line before (or since the copy began), not 0.0 B/s.
+    const rate = /\] (\d+\.\d) (B|kB|MB|GB)\/s/.exec(progress.at(-1)!);
+    assert.ok(rate && Number(rate[1]) > 0, `no transfer rate on the last progress line: ${progress.at(-1)}`);
 
     const listed = (await hdfs.listFiles(dst)).filter((f) => !f.path.startsWith('.datasync/'));
     assert.deepEqual(listed, files.map((f) => ({ path: f.rel, size: f.size })).sort((a, b) => (a.path < b.path ? -1 : 1)));
