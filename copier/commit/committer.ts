@@ -19,6 +19,7 @@ import { recordRunRetries } from '../watch/retry-state.ts';
 import { recordedMtime, type IndexEntry } from '../plan/mtime-index.ts';
 import { ReceiptCollector } from './receipts.ts';
 import { mapOrdered } from '../runtime/concurrency.ts';
+import { removeAll } from '../backends/support/remove-all.ts';
 
 export interface CommitInput {
   runId: string;
@@ -35,18 +36,6 @@ export interface CommitInput {
 const FAILED_FILES_LIMIT = 1000;
 /** Runs whose plan and report stay in the state location. */
 const KEEP_RUNS = 20;
-/**
- * Deletions in flight (Sync's destination extras, Move's sources): one round trip each, so a run
- * that deletes 10,000 objects must not wait for them one after another. rclone deletes with its
- * --checkers (8 by default); a DELETE moves no data, so more is cheap.
- */
-const DELETES_IN_FLIGHT = 16;
-/**
- * Paths per batch where the backend deletes in batches (S3's DeleteObjects takes 1,000 keys), and
- * batches in flight: 10,000 extras are 10 requests, not 10,000.
- */
-const DELETE_BATCH = 1000;
-const BATCHES_IN_FLIGHT = 4;
 /** Shard journals read ahead of the one being checked at commit. */
 const JOURNALS_AHEAD = 3;
 
@@ -234,33 +223,6 @@ async function commit(input: CommitInput, receipts: ReceiptCollector): Promise<R
 }
 
 async function* none<T>(): AsyncGenerator<T> {}
-
-/**
- * Deletes every item's path from `backend`, calling `deleted` for each once it is gone: in batches of
- * DELETE_BATCH where the backend has them (S3's DeleteObjects), BATCHES_IN_FLIGHT at a time, else
- * DELETES_IN_FLIGHT single deletes at a time. The first failure (in list order) stops it.
- */
-async function removeAll<T extends PathSize>(backend: Backend, items: AsyncIterable<T>, deleted: (item: T) => void): Promise<void> {
-  const batch = backend.features.deleteBatch;
-  if (!batch) {
-    for await (const _ of mapOrdered(items, DELETES_IN_FLIGHT, async (item) => { await backend.delete(item.path); deleted(item); })) void _;
-    return;
-  }
-  const run = async (group: T[]) => {
-    await batch(group.map((item) => item.path));
-    for (const item of group) deleted(item);
-  };
-  for await (const _ of mapOrdered(chunked(items, DELETE_BATCH), BATCHES_IN_FLIGHT, run)) void _;
-}
-
-async function* chunked<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
-  let group: T[] = [];
-  for await (const item of items) {
-    group.push(item);
-    if (group.length === size) { yield group; group = []; }
-  }
-  if (group.length) yield group;
-}
 
 /**
  * Each shard with its journal's latest records, in shard order. The journals of the next

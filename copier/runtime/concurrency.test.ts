@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachLimit, forEachPulled, mapOrdered } from './concurrency.ts';
+import { forEachPulled, mapOrdered } from './concurrency.ts';
 
 function gauge() {
   let now = 0;
@@ -30,22 +30,6 @@ test('mapOrdered surfaces a failure at its turn, after the results before it', a
     for await (const v of mapOrdered([1, 2, 3, 4], 3, async (i) => { if (i === 3) throw new Error('boom 3'); await sleep(5); return i; })) out.push(v);
   }, /boom 3/);
   assert.deepEqual(out, [1, 2]);
-});
-
-test('forEachLimit runs every item with at most limit in flight and throws the first failure after all settle', async () => {
-  const g = gauge();
-  const seen: number[] = [];
-  await forEachLimit([0, 1, 2, 3, 4, 5, 6], 3, async (i) => { await g.run(5, i); seen.push(i); });
-  assert.deepEqual(seen.sort(), [0, 1, 2, 3, 4, 5, 6]);
-  assert.equal(g.peak, 3);
-
-  const done: number[] = [];
-  await assert.rejects(forEachLimit([0, 1, 2, 3, 4], 2, async (i) => {
-    await sleep(i * 3);
-    if (i === 1) throw new Error('boom 1');
-    done.push(i);
-  }), /boom 1/);
-  assert.deepEqual(done.sort(), [0, 2, 3, 4]);
 });
 
 test('forEachPulled runs every item of an async iterable with exactly `limit` in flight', async () => {

@@ -22,19 +22,6 @@ export async function* mapOrdered<T, R>(items: AsyncIterable<T> | Iterable<T>, l
   while (queue.length) yield await queue.shift()!;
 }
 
-/** Runs `fn` on every item with up to `limit` in flight; the first failure is thrown once all settle. */
-export async function forEachLimit<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
-  const it = items[Symbol.iterator]();
-  let failure: { err: unknown } | undefined;
-  const lane = async () => {
-    for (let n = it.next(); !n.done; n = it.next()) {
-      try { await fn(n.value); } catch (err) { failure ??= { err }; }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, limit) }, lane));
-  if (failure) throw failure.err;
-}
-
 /**
  * Runs `fn` over an async iterable with up to `limit` calls in flight: `limit` lanes each pull the
  * next item when their last call ends. The first failure stops the pulling, and is thrown once

@@ -8,11 +8,11 @@ import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type { Backend } from '../backends/backend.ts';
 import { hasCode } from '../errors.ts';
-import { forEachLimit, mapOrdered } from './concurrency.ts';
+import { mapOrdered } from './concurrency.ts';
+import { removeAll } from '../backends/support/remove-all.ts';
 
 // A log is one small object per journal flush (about one a second per shard), so a long run's
-// commit reads thousands of them; and a run's state is deleted object by object where the backend
-// cannot delete in batches. Both go this many requests at a time rather than one after another.
+// commit reads thousands of them: this many at a time rather than one after another.
 const REQUESTS_IN_FLIGHT = 8;
 
 export class RunState {
@@ -95,23 +95,16 @@ export class RunState {
       byRun.set(runId, [...(byRun.get(runId) ?? []), e.path]);
     }
     const old = [...byRun.keys()].filter((id) => id !== except).sort().reverse().slice(Math.max(0, keep - 1));
-    await deleteAll(backend, old.flatMap((id) => byRun.get(id)!));
+    await removeAll(backend, old.flatMap((id) => byRun.get(id)!.map((path) => ({ path }))));
     return old.length;
   }
 
   /** Deletes everything of this run except the named objects. */
   async removeAllBut(keep: string[]): Promise<void> {
-    const paths: string[] = [];
+    const paths: Array<{ path: string }> = [];
     for await (const e of this.backend.list({ prefix: this.dir })) {
-      if (!keep.includes(e.path.slice(this.dir.length))) paths.push(e.path);
+      if (!keep.includes(e.path.slice(this.dir.length))) paths.push({ path: e.path });
     }
-    await deleteAll(this.backend, paths);
+    await removeAll(this.backend, paths);
   }
-}
-
-/** In batches where the backend has them, else REQUESTS_IN_FLIGHT single deletes at a time. */
-async function deleteAll(backend: Backend, paths: string[]): Promise<void> {
-  if (!paths.length) return;
-  if (backend.features.deleteBatch) await backend.features.deleteBatch(paths);
-  else await forEachLimit(paths, REQUESTS_IN_FLIGHT, (p) => backend.delete(p));
 }
