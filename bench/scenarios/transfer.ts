@@ -62,6 +62,20 @@ function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clien
 
 const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
 
+/**
+ * Buckets B2 is done with, dropped after B3 rather than between runs. This machine's root
+ * filesystem is ext4 mounted with online discard, and dropping a 20,000-object bucket slowed the
+ * runs after it, whatever the tool: outside the bench, DataSync's runs after a drop made MinIO
+ * spend 1.4-2.0 ms of CPU per PUT, and 0.8-0.9 ms with no drop before them, with MinIO idle and
+ * the filesystem synced before each run. About 0.5 GB per bucket: 10 GB over a full B2.
+ */
+const dropAfterB3: string[] = [];
+
+async function retire(b: Bench, bucket: string, afterB3: boolean): Promise<void> {
+  if (afterB3) dropAfterB3.push(bucket);
+  else await dropBucket(b.s3c, bucket);
+}
+
 /** One measured copy: fresh bucket, run, verify, then drop the bucket unless asked to keep it. */
 async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunResult) => number, keep: boolean, cpu?: CpuSplit): Promise<number> {
   const bucket = await freshBucket(b.s3c, `${tool.name}`);
@@ -76,7 +90,7 @@ async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunRe
     recordCpu(cpu, tool.name, ds.files, r.cpuMs, serverMs);
     if (keep) {
       const old = b.state.get(tool.name);
-      if (old) await dropBucket(b.s3c, old);
+      if (old) await retire(b, old, true);
       b.state.set(tool.name, bucket);
     }
     return metric(r);
@@ -87,7 +101,8 @@ async function measuredCopy(b: Bench, tool: Tool, ds: Dataset, metric: (r: RunRe
 
 /**
  * keep: each run's bucket replaces the one its tool's previous run kept, so B3 finds the last tree
- * each tool wrote, however many rounds the time budget let B2 run.
+ * each tool wrote, however many rounds the time budget let B2 run (the replaced ones are dropped
+ * after B3).
  */
 function contenders(b: Bench, tools: Tool[], ds: Dataset, metric: (r: RunResult) => number, keep = false, cpu?: CpuSplit): Contender<number>[] {
   return tools.map((t) => ({ name: t.name, run: () => measuredCopy(b, t, ds, metric, keep, cpu) }));
@@ -116,7 +131,7 @@ async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise
   } catch (err) {
     b.log(`  profile run failed: ${(err as Error).message.slice(0, 300)}`);
   } finally {
-    await dropBucket(b.s3c, bucket);
+    await retire(b, bucket, scenario === 'B2');
   }
 }
 
@@ -124,7 +139,7 @@ async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise
  * The raw SDK PUT loop (bench/lib/ceiling.ts) as a contender: `objects` × `sizeMiB` from memory,
  * `concurrency` PUTs in flight. Its own clock excludes process start.
  */
-function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrency: number, metric: 'mibPerSec' | 'objectsPerSec', cpu?: CpuSplit): Contender<number> {
+function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrency: number, metric: 'mibPerSec' | 'objectsPerSec', cpu?: CpuSplit, keepUntilB3 = false): Contender<number> {
   return {
     name: 'ceiling', run: async () => {
       const bucket = await freshBucket(b.s3c, 'ceiling');
@@ -135,7 +150,7 @@ function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrenc
         // comparable with the tools' (cpuRows shows none).
         recordCpu(cpu, 'ceiling', objects, null, minus(b.serverCpuMs(), server0));
         return (JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as Record<typeof metric, number>)[metric];
-      } finally { await dropBucket(b.s3c, bucket); }
+      } finally { await retire(b, bucket, keepUntilB3); }
     },
   };
 }
@@ -187,7 +202,7 @@ export async function b2(b: Bench): Promise<void> {
   // The last round's buckets stay for B3, each tool facing the tree it wrote itself.
   // The server's ceiling for small objects: the same count and size from memory, as many PUTs in flight as DataSync and rclone.
   const cpu: CpuSplit = new Map();
-  const cs = [...contenders(b, blocked(b, tools), ds, fps, true, cpu), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec', cpu)];
+  const cs = [...contenders(b, blocked(b, tools), ds, fps, true, cpu), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec', cpu, true)];
   const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
   const ds2 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
@@ -259,7 +274,7 @@ export async function b3(b: Bench): Promise<void> {
   const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
   b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 0.5' }, ds3, out.get('rclone'), note('rclone')));
   b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 1.0' }, ds3, out.get('s5cmd'), note('s5cmd')));
-  for (const bucket of b.state.values()) await dropBucket(b.s3c, bucket);
+  for (const bucket of [...b.state.values(), ...dropAfterB3.splice(0)]) await dropBucket(b.s3c, bucket);
   b.state.clear();
 }
 
