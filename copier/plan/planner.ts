@@ -159,6 +159,11 @@ export interface PlanRunInput {
 export async function writePlan(input: PlanRunInput): Promise<Plan> {
   const { options: opts, source, destination } = input;
   const state = new RunState(input.state, opts.state.prefix, input.runId);
+  // Whether an earlier attempt of this run (a retried plan Job) left state here: asked now and
+  // answered while the listing runs, not one more round trip after it. Nothing of this attempt is
+  // written under the run's directory before the lists below.
+  const freshState = nothingUnder(input.state, state.dir);
+  freshState.catch(() => {}); // surfaced where it is awaited
   const work = await mkdtemp(path.join(tmpdir(), 'datasync-plan-'));
   try {
     const shards = new ShardWriter(work, opts.shards, input.onShardHasWork);
@@ -225,7 +230,7 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
       ...shards.shards.map((s, i): [string, LineFile] => [shardFile(i), s.file]),
       [DELETES_FILE, deletes], [MOVE_SKIPPED_FILE, moveSkipped], [SPLITS_FILE, splits],
     ];
-    const fresh = await nothingUnder(input.state, state.dir);
+    const fresh = await freshState;
     const put = lists.filter(([, f]) => f.lines > 0 || !fresh);
     for await (const _ of mapOrdered(from(put), 8, ([name, f]) => state.putFile(name, f.file, f.bytes))) void _;
     if (partitions) await state.putJson(PARTITIONS_FILE, partitions.summary()); // read by commitPartitions

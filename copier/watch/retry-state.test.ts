@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { nextRetryState, recordRunRetries } from './retry-state.ts';
+import { nextRetryState, readRetryState, recordRunRetries } from './retry-state.ts';
 import { memoryBackend } from '../partitions/testing/memory-backend.ts';
 
 test('retry counts across runs: failures are retried next run, recoveries counted, totals kept', () => {
@@ -22,4 +22,14 @@ test('the state file lives at the state prefix and is not written for runs witho
   assert.ok(b.files.has('.datasync/retries.json'));
   const again = await recordRunRetries(b, '.datasync/', { failedFiles: [] });
   assert.deepEqual([again.filesRetried, again.filesRecovered], [1, 1]);
+});
+
+test('the counts the commit read at its start are the ones it folds this run into', async () => {
+  const b = memoryBackend();
+  await recordRunRetries(b, '.datasync/', { failedFiles: [{ path: 'x', error: 'e' }] });
+  const before = readRetryState(b, '.datasync/');
+  await before;
+  b.files.delete('.datasync/retries.json'); // only the early read still knows that x failed
+  const counts = await recordRunRetries(b, '.datasync/', { failedFiles: [] }, before);
+  assert.deepEqual([counts.filesRetried, counts.filesRecovered], [1, 1]);
 });

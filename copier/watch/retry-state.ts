@@ -31,16 +31,26 @@ export function nextRetryState(prev: RetryState, failedPaths: readonly string[])
   return { state, counts: { filesRetried: earlier.length, filesRecovered: recovered, filesStillFailing: now.size, totalRetried: state.totalRetried, totalRecovered: state.totalRecovered } };
 }
 
-export async function recordRunRetries(state: Backend, statePrefix: string, report: Pick<RunReport, 'failedFiles'>): Promise<RunRetries> {
-  const file = `${statePrefix}${RETRY_STATE_FILE}`;
-  let prev: RetryState = { failing: {}, totalRetried: 0, totalRecovered: 0 };
+/** The counts so far: none when the file is absent or unreadable as JSON. */
+export async function readRetryState(state: Backend, statePrefix: string): Promise<RetryState> {
   try {
     const chunks: Buffer[] = [];
-    for await (const c of await state.read(file)) chunks.push(Buffer.from(c as Buffer));
-    prev = JSON.parse(Buffer.concat(chunks).toString('utf8')) as RetryState;
+    for await (const c of await state.read(`${statePrefix}${RETRY_STATE_FILE}`)) chunks.push(Buffer.from(c as Buffer));
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as RetryState;
   } catch (err) {
     if (!hasCode(err, 'NotFound') && !(err instanceof SyntaxError)) throw err;
+    return { failing: {}, totalRetried: 0, totalRecovered: 0 };
   }
+}
+
+/**
+ * Folds this run's failures into the stored counts. `before` is readRetryState's answer when the
+ * caller asked for it earlier (the commit asks at its start, so the read is not one more round
+ * trip at its end); the counts are written only by the commit, one run at a time.
+ */
+export async function recordRunRetries(state: Backend, statePrefix: string, report: Pick<RunReport, 'failedFiles'>, before?: Promise<RetryState>): Promise<RunRetries> {
+  const file = `${statePrefix}${RETRY_STATE_FILE}`;
+  const prev = await (before ?? readRetryState(state, statePrefix));
   const { state: next, counts } = nextRetryState(prev, report.failedFiles.map((f) => f.path));
   // Nothing failed before or now: leave the file alone (no write per idle pass).
   if (Object.keys(prev.failing).length || Object.keys(next.failing).length) {
