@@ -63,11 +63,11 @@ function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clien
 const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
 
 /**
- * Buckets B2 is done with, dropped after B3 rather than between runs. This machine's root
- * filesystem is ext4 mounted with online discard, and dropping a 20,000-object bucket slowed the
- * runs after it, whatever the tool: outside the bench, DataSync's runs after a drop made MinIO
- * spend 1.4-2.0 ms of CPU per PUT, and 0.8-0.9 ms with no drop before them, with MinIO idle and
- * the filesystem synced before each run. About 0.5 GB per bucket: 10 GB over a full B2.
+ * Buckets B2 is done with, dropped after B3 rather than between runs: dropping a 20,000-object
+ * bucket slowed the runs after it, whatever the tool, even with MinIO idle and the filesystem
+ * synced before them (outside the bench, MinIO spent 1.3-2.0 ms of CPU per DataSync PUT after a
+ * drop, 0.8-1.0 ms with none; the root filesystem here is ext4 with online discard, the likely but
+ * unproven cause). About 0.5 GB per bucket: 10 GB over a full B2 (bench/README.md).
  */
 const dropAfterB3: string[] = [];
 
