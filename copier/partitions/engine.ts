@@ -4,7 +4,7 @@
 // location, so they can run in different pods.
 import type { Backend } from '../backends/backend.ts';
 import type { RunReport } from '../../api/types.ts';
-import { hasCode } from '../errors.ts';
+import { readJson } from '../backends/support/read-small.ts';
 import { createPartitionFilter, readyMarkerProbe, type ReadinessProbe } from './classify.ts';
 import type { PartitionRef } from './layout.ts';
 import { destinationFiles, markerIsStale, publishPartition, readMarker, type StagedFile } from './publish.ts';
@@ -136,13 +136,3 @@ export async function commitPartitions(input: CommitPartitionsInput): Promise<Pi
   return fields;
 }
 
-async function readJson<T>(backend: Backend, path: string): Promise<T | undefined> {
-  try {
-    const chunks: Buffer[] = [];
-    for await (const c of await backend.read(path)) chunks.push(Buffer.from(c as Buffer));
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as T;
-  } catch (err) {
-    if (hasCode(err, 'NotFound')) return undefined;
-    throw err;
-  }
-}

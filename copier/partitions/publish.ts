@@ -6,7 +6,7 @@
 // reader can rely on.
 import { Readable } from 'node:stream';
 import type { Backend, Features } from '../backends/backend.ts';
-import { hasCode } from '../errors.ts';
+import { readText } from '../backends/support/read-small.ts';
 import type { PartitionRef } from './layout.ts';
 import type { PartitionSpec } from './spec.ts';
 
@@ -108,17 +108,10 @@ export async function destinationFiles(destination: Backend, partitionKey: strin
 
 /** The marker at the destination, or undefined when absent or not written by DataSync. */
 export async function readMarker(destination: Backend, partitionKey: string, spec: PartitionSpec): Promise<SuccessMarkerBody | undefined> {
-  let stream;
+  const text = await readText(destination, markerPathOf(partitionKey, spec));
+  if (text === undefined) return undefined;
   try {
-    stream = await destination.read(markerPathOf(partitionKey, spec));
-  } catch (err) {
-    if (hasCode(err, 'NotFound')) return undefined;
-    throw err;
-  }
-  const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
-  try {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as SuccessMarkerBody;
+    const body = JSON.parse(text) as SuccessMarkerBody;
     return Array.isArray(body?.files) ? body : undefined;
   } catch {
     return undefined; // an empty Hadoop-style _SUCCESS: treat as stale so DataSync writes its own

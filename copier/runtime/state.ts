@@ -10,6 +10,7 @@ import type { Backend } from '../backends/backend.ts';
 import { hasCode } from '../errors.ts';
 import { mapOrdered } from './concurrency.ts';
 import { removeAll } from '../backends/support/remove-all.ts';
+import { readJson, readText } from '../backends/support/read-small.ts';
 
 // A log is one small object per journal flush (about one a second per shard), so a long run's
 // commit reads thousands of them: this many at a time rather than one after another.
@@ -31,8 +32,7 @@ export class RunState {
   }
 
   async getJson<T>(name: string): Promise<T | undefined> {
-    const text = await this.#readAll(this.dir + name);
-    return text === undefined ? undefined : JSON.parse(text) as T;
+    return readJson<T>(this.backend, this.dir + name);
   }
 
   async putFile(name: string, localFile: string, size: number): Promise<void> {
@@ -66,20 +66,8 @@ export class RunState {
     const prefix = `${this.dir}${name}/`;
     const parts: string[] = [];
     for await (const e of this.backend.list({ prefix })) parts.push(e.path);
-    for await (const body of mapOrdered(parts, REQUESTS_IN_FLIGHT, (p) => this.#readAll(p))) {
+    for await (const body of mapOrdered(parts, REQUESTS_IN_FLIGHT, (p) => readText(this.backend, p))) {
       for (const line of (body ?? '').split('\n')) if (line.trim() !== '') yield JSON.parse(line) as T;
-    }
-  }
-
-  /** A whole (small) object as text; undefined when absent (a log object: deleted since listed). */
-  async #readAll(key: string): Promise<string | undefined> {
-    try {
-      const chunks: Buffer[] = [];
-      for await (const c of await this.backend.read(key)) chunks.push(c as Buffer);
-      return Buffer.concat(chunks).toString('utf8');
-    } catch (err) {
-      if (hasCode(err, 'NotFound')) return undefined;
-      throw err;
     }
   }
 

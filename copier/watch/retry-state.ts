@@ -5,7 +5,7 @@
 import { Readable } from 'node:stream';
 import type { Backend } from '../backends/backend.ts';
 import type { RunReport } from '../../api/types.ts';
-import { hasCode } from '../errors.ts';
+import { readJson } from '../backends/support/read-small.ts';
 
 export const RETRY_STATE_FILE = 'retries.json';
 /** Bounded like the report's failedFiles: beyond this, counts are still right but paths are dropped. */
@@ -34,13 +34,12 @@ export function nextRetryState(prev: RetryState, failedPaths: readonly string[])
 /** The counts so far: none when the file is absent or unreadable as JSON. */
 export async function readRetryState(state: Backend, statePrefix: string): Promise<RetryState> {
   try {
-    const chunks: Buffer[] = [];
-    for await (const c of await state.read(`${statePrefix}${RETRY_STATE_FILE}`)) chunks.push(Buffer.from(c as Buffer));
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as RetryState;
+    const stored = await readJson<RetryState>(state, `${statePrefix}${RETRY_STATE_FILE}`);
+    if (stored) return stored;
   } catch (err) {
-    if (!hasCode(err, 'NotFound') && !(err instanceof SyntaxError)) throw err;
-    return { failing: {}, totalRetried: 0, totalRecovered: 0 };
+    if (!(err instanceof SyntaxError)) throw err;
   }
+  return { failing: {}, totalRetried: 0, totalRecovered: 0 };
 }
 
 /**
