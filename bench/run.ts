@@ -103,19 +103,16 @@ async function main(): Promise<void> {
     // for the scenarios still to run.
     const deadlineMs = t0 + opts.budgetMin * 60_000;
     const minio = s3.procs.find((p) => p.name === 'minio');
-    // A bench that ended right after B3 dropped B2's buckets (10 GB, e.g. `--only B2,B3`) left
-    // MinIO deleting them, and it goes on when MinIO starts: a first B2 round timed in it ran at
-    // 720 files/s against 1,090 in a clean start. Minutes, at worst, before the first timed run.
-    if (minio) {
-      const s = await untilIdle(minio.pid, { maxMs: 300_000 });
-      if (s.waitedMs > 2000) log(`MinIO ${s.idle ? 'finished' : 'did not finish'} deleting what an earlier bench left in ${(s.waitedMs / 1000).toFixed(0)} s (${(s.cpuMs / 1000).toFixed(1)} CPU-s)`);
-    }
-    const settle = async () => {
+    const settle = async (maxMs?: number) => {
       if (!minio) return;
-      const s = await untilIdle(minio.pid);
+      const s = await untilIdle(minio.pid, maxMs === undefined ? {} : { maxMs });
       if (!s.idle) log(`  MinIO not idle after ${(s.waitedMs / 1000).toFixed(1)} s (${(s.cpuMs / 1000).toFixed(1)} CPU-s); timing the next run anyway`);
       else if (s.waitedMs > 2000) log(`  waited ${(s.waitedMs / 1000).toFixed(1)} s for MinIO to go idle (${(s.cpuMs / 1000).toFixed(1)} CPU-s of background work)`);
     };
+    // A bench that ended right after B3 dropped B2's buckets (10 GB, e.g. `--only B2,B3`) left
+    // MinIO deleting them, and it goes on when MinIO starts: a first B2 round timed in it ran at
+    // 720 files/s against 1,090 in a clean start. Minutes, at worst, before the first timed run.
+    await settle(300_000);
     const bench: Bench = {
       ctx, s3c, dataRoot, quick: opts.quick, rounds: opts.rounds, log, rows, profileDir: path.join(opts.results, 'profiles'),
       datasyncBlocked: blocked, pace: { settle, deadlineMs }, state: new Map(),
