@@ -110,6 +110,7 @@ async function runShardChild(shard: number, configFile: string, backoffLimit: nu
     const why = signal ? `killed by ${signal}` : `exit code ${code}`;
     if (attempt > backoffLimit) return `shard ${shard} failed ${attempt} times (last: ${why}); raise retry.backoffLimitPerShard or see the log`;
     opts.log.warn({ shard, attempt, why }, 'shard worker died; restarting, it resumes from its journal');
+    board.restarted(shard);
   }
 }
 

@@ -28,6 +28,8 @@ export interface ShardProgress {
   filesSkipped: number;
   filesFailed: number;
   transferring: number;
+  /** The part of bytesDone an earlier attempt finished (from the journal): done, but not moved now. */
+  bytesResumed?: number;
 }
 
 export interface ShardSummary extends ShardProgress {
@@ -36,6 +38,7 @@ export interface ShardSummary extends ShardProgress {
   bytesCopied: number;
   /** Files an earlier attempt finished (from the journal), not copied again. */
   filesResumed: number;
+  bytesResumed: number;
   bytesFailed: number;
   /** A bounded sample: at most 20. */
   failedFiles: FailedFile[];
@@ -73,9 +76,9 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
   const bucket = opts.bandwidthLimit ? new TokenBucket(opts.bandwidthLimit / activeShards) : undefined;
   const s: ShardSummary = {
     shard, filesTotal: planned.files, filesDone: 0, bytesTotal: planned.bytes, bytesDone: 0, filesSkipped: 0, filesFailed: 0, transferring: 0,
-    filesCopied: 0, bytesCopied: 0, filesResumed: 0, bytesFailed: 0, failedFiles: [],
+    filesCopied: 0, bytesCopied: 0, filesResumed: 0, bytesResumed: 0, bytesFailed: 0, failedFiles: [],
   };
-  const report = () => input.onProgress?.({ shard, filesTotal: s.filesTotal, filesDone: s.filesDone, bytesTotal: s.bytesTotal, bytesDone: s.bytesDone, filesSkipped: s.filesSkipped, filesFailed: s.filesFailed, transferring: s.transferring });
+  const report = () => input.onProgress?.({ shard, filesTotal: s.filesTotal, filesDone: s.filesDone, bytesTotal: s.bytesTotal, bytesDone: s.bytesDone, filesSkipped: s.filesSkipped, filesFailed: s.filesFailed, transferring: s.transferring, bytesResumed: s.bytesResumed });
   const timer = setInterval(report, input.progressIntervalMs ?? 1000);
   timer.unref();
 
@@ -91,7 +94,7 @@ export async function runShard(input: ShardInput): Promise<ShardSummary> {
   const copyOne = async (item: CopyItem) => {
     const bytes = item.range?.length ?? item.size;
     if (done.has(journalKey({ path: item.path, range: item.range?.index }))) {
-      s.filesResumed++; s.filesDone++; s.bytesDone += bytes;
+      s.filesResumed++; s.filesDone++; s.bytesDone += bytes; s.bytesResumed += bytes;
       return;
     }
     s.transferring++;

@@ -35,3 +35,24 @@ test('the rate covers the last 5 s when the line is drawn often, as on a TTY', (
   }
   assert.match(line, / 10\.0 kB\/s /);
 });
+
+test('bytes an earlier run finished count toward the percentage, not the rate', () => {
+  const b = new ProgressBoard(0);
+  // A resumed run: its first report, a second in, has 900 kB done, 890 kB of it found in the journal.
+  b.update({ shard: 0, filesTotal: 100, filesDone: 90, bytesTotal: 1_000_000, bytesDone: 900_000, bytesResumed: 890_000, filesSkipped: 0, filesFailed: 0, transferring: 4 });
+  assert.equal(b.line(1_000), '90.0% [pending: 6 | transferring: 4 | complete: 90] 10.0 kB/s ETA 10s');
+});
+
+test('a restarted shard worker: what the ended attempt moved stays in the rate, once', () => {
+  const b = new ProgressBoard(0);
+  const shard1 = { shard: 1, filesTotal: 10, filesDone: 0, bytesTotal: 100_000, bytesDone: 0, bytesResumed: 0, filesSkipped: 0, filesFailed: 0, transferring: 1 };
+  b.update({ shard: 0, filesTotal: 10, filesDone: 4, bytesTotal: 100_000, bytesDone: 40_000, bytesResumed: 0, filesSkipped: 0, filesFailed: 0, transferring: 1 });
+  b.update(shard1);
+  b.line(4_000);
+  b.restarted(0);
+  assert.match(b.line(4_500), / 8\.9 kB\/s /, 'no drop, and no double count, before the successor reports');
+  // The successor finds the 40 kB in the journal and has moved 5 kB more.
+  b.update({ shard: 0, filesTotal: 10, filesDone: 5, bytesTotal: 100_000, bytesDone: 45_000, bytesResumed: 40_000, filesSkipped: 0, filesFailed: 0, transferring: 1 });
+  b.update({ ...shard1, bytesDone: 5_000 });
+  assert.match(b.line(5_000), /^25\.0% .* 10\.0 kB\/s /);
+});

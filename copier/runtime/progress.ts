@@ -8,6 +8,8 @@ const RATE_WINDOW_MS = 5000;
 
 export class ProgressBoard {
   readonly #shards = new Map<number, ShardProgress>();
+  // What the attempts of restarted shard workers moved: the next attempt reports it as resumed.
+  #movedByEndedAttempts = 0;
   // Starts with the board's creation, before any byte is copied, so the first line drawn has a rate.
   #samples: Array<{ t: number; bytes: number }>;
   constructor(now = Date.now()) {
@@ -15,6 +17,13 @@ export class ProgressBoard {
   }
   update(p: ShardProgress): void {
     this.#shards.set(p.shard, p);
+  }
+  /** A shard's worker is replaced: what it moved stays in the rate, though its successor counts it as resumed. */
+  restarted(shard: number): void {
+    const last = this.#shards.get(shard);
+    if (!last) return;
+    this.#movedByEndedAttempts += movedBy(last);
+    this.#shards.set(shard, { ...last, bytesResumed: last.bytesDone }); // counted once until the successor reports
   }
   totals(): { filesTotal: number; filesDone: number; transferring: number; bytesTotal: number; bytesDone: number; filesFailed: number } {
     const t = { filesTotal: 0, filesDone: 0, transferring: 0, bytesTotal: 0, bytesDone: 0, filesFailed: 0 };
@@ -24,9 +33,14 @@ export class ProgressBoard {
     }
     return t;
   }
-  /** Bytes per second since the newest sample at least RATE_WINDOW_MS old (or the oldest there is). */
+  /**
+   * Bytes moved per second since the newest sample at least RATE_WINDOW_MS old (or the oldest there
+   * is). Bytes a shard found done by an earlier run count toward the percentage, not the rate: a
+   * resumed run would otherwise start with the rate, and an ETA, of its first second's journal read.
+   */
   rate(now = Date.now()): number {
-    const bytes = this.totals().bytesDone;
+    let bytes = this.#movedByEndedAttempts;
+    for (const p of this.#shards.values()) bytes += movedBy(p);
     this.#samples.push({ t: now, bytes });
     // The baseline is kept once it leaves the window, until a newer sample has left it too: off a
     // TTY the line is drawn every 5 s, so the previous sample is always just over 5 s old, and
@@ -46,6 +60,10 @@ export class ProgressBoard {
     const failed = t.filesFailed ? ` | failed: ${t.filesFailed}` : '';
     return `${pct.toFixed(1)}% [pending: ${pending} | transferring: ${t.transferring} | complete: ${t.filesDone - t.filesFailed}${failed}] ${formatRate(rate)}${eta}`;
   }
+}
+
+function movedBy(p: ShardProgress): number {
+  return p.bytesDone - (p.bytesResumed ?? 0);
 }
 
 export function formatRate(bytesPerSecond: number): string {

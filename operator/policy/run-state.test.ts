@@ -97,6 +97,19 @@ test('per-shard status and totals: newest pod per index, retries counted, summar
   assert.equal(p.etaSeconds, Math.round(300 / 70));
 });
 
+test('a shard\'s retried pod resumed its predecessor\'s files: they count as copied and done, from its summary or its last report', () => {
+  const plan = { files: 10, bytes: 1000, shards: 1 };
+  const copyJob: V1Job = { status: { startTime: new Date('2026-01-01T00:00:00Z') } };
+  const first = pod('copy', { index: 0, exitCode: 137, created: '2026-01-01T00:00:01Z', progress: { filesDone: 6, filesTotal: 10, bytesDone: 600, bytesTotal: 1000, filesSkipped: 0, filesFailed: 0 } });
+  const summary = { filesCopied: 4, bytesCopied: 400, filesResumed: 6, bytesResumed: 600, filesSkipped: 0, filesFailed: 0 };
+  const exited = pod('copy', { index: 0, exitCode: 0, created: '2026-01-01T00:00:05Z', message: JSON.stringify({ phase: 'copy', ...summary }) });
+  const lastReport = pod('copy', { index: 0, created: '2026-01-01T00:00:05Z', progress: { filesDone: 10, filesTotal: 10, bytesDone: 1000, bytesTotal: 1000, ...summary } });
+  for (const [what, second] of [['summary', exited], ['last report', lastReport]] as const) {
+    const p = runProgress(plan, copyJob, [first, second], new Date('2026-01-01T00:00:10Z'));
+    assert.deepEqual([p.filesCopied, p.bytesCopied, p.percent], [10, 1000, 100], what);
+  }
+});
+
 test('progress is a function of the pods\' reports, not of the reconcile\'s clock: unchanged reports, unchanged status', () => {
   // Otherwise every reconcile (including the one our own status write triggers) rewrites status.
   const plan = { files: 4, bytes: 4000, shards: 1 };

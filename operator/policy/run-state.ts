@@ -16,6 +16,8 @@ export interface WorkerSummary {
   filesCopied?: number; bytesCopied?: number; filesSkipped?: number; bytesSkipped?: number;
   filesFailed?: number; bytesFailed?: number; filesDeleted?: number; bytesDeleted?: number;
   filesExpected?: number; bytesExpected?: number;
+  /** A copy pod's: what earlier pods of its shard finished, which it found in the journal. */
+  filesResumed?: number; bytesResumed?: number;
   failedFiles?: FailedFile[];
   error?: string;
   raw: Record<string, unknown>;
@@ -25,6 +27,8 @@ export interface WorkerSummary {
 export interface ShardProgress {
   filesDone: number; filesTotal: number; bytesDone: number; bytesTotal: number;
   filesSkipped: number; filesFailed: number; filesCopied?: number; bytesCopied?: number;
+  /** Set with filesCopied and bytesCopied: those count this pod's copies, these what earlier pods of its shard finished. */
+  filesResumed?: number; bytesResumed?: number;
   /** When the pod wrote this (ms since the epoch), if it said. */
   updatedAtMs?: number;
 }
@@ -78,7 +82,7 @@ export function parseSummary(text: string | undefined): WorkerSummary | undefine
   if (!raw) return text ? { error: text.slice(0, 512), raw: {} } : undefined;
   const body = (raw['report'] && typeof raw['report'] === 'object' ? raw['report'] : raw) as Record<string, unknown>;
   const out: WorkerSummary = { raw: body };
-  for (const k of ['filesCopied', 'bytesCopied', 'filesSkipped', 'bytesSkipped', 'filesFailed', 'bytesFailed', 'filesDeleted', 'bytesDeleted', 'filesExpected', 'bytesExpected'] as const) {
+  for (const k of ['filesCopied', 'bytesCopied', 'filesSkipped', 'bytesSkipped', 'filesFailed', 'bytesFailed', 'filesDeleted', 'bytesDeleted', 'filesExpected', 'bytesExpected', 'filesResumed', 'bytesResumed'] as const) {
     const v = num(body[k]);
     if (v !== undefined) out[k] = v;
   }
@@ -112,10 +116,10 @@ export function parseProgress(pod: V1Pod): ShardProgress | undefined {
   if (!raw) return undefined;
   const n = (k: string): number => num(raw[k]) ?? 0;
   const p: ShardProgress = { filesDone: n('filesDone'), filesTotal: n('filesTotal'), bytesDone: n('bytesDone'), bytesTotal: n('bytesTotal'), filesSkipped: n('filesSkipped'), filesFailed: n('filesFailed') };
-  const fc = num(raw['filesCopied']);
-  const bc = num(raw['bytesCopied']);
-  if (fc !== undefined) p.filesCopied = fc;
-  if (bc !== undefined) p.bytesCopied = bc;
+  for (const k of ['filesCopied', 'bytesCopied', 'filesResumed', 'bytesResumed'] as const) {
+    const v = num(raw[k]);
+    if (v !== undefined) p[k] = v;
+  }
   const at = typeof raw['updatedAt'] === 'string' ? Date.parse(raw['updatedAt']) : NaN;
   if (Number.isFinite(at)) p.updatedAtMs = at;
   return p;
@@ -268,17 +272,21 @@ export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPo
     const p = parseProgress(pod);
     const reportedAt = summary ? finishedAtMs(pod) : p?.updatedAtMs;
     if (reportedAt !== undefined) asOfMs = Math.max(asOfMs ?? 0, reportedAt);
+    // A pod's summary counts its own copies; what earlier pods of its shard copied in this run
+    // (resumed from the journal) is copied too, as the commit's report will say.
     if (summary && summary.filesCopied !== undefined) {
-      filesCopied += summary.filesCopied;
-      bytesCopied += summary.bytesCopied ?? 0;
+      const copied = summary.filesCopied + (summary.filesResumed ?? 0);
+      const bytes = (summary.bytesCopied ?? 0) + (summary.bytesResumed ?? 0);
+      filesCopied += copied;
+      bytesCopied += bytes;
       filesSkipped += summary.filesSkipped ?? 0;
       filesFailed += summary.filesFailed ?? 0;
-      bytesDone += (summary.bytesCopied ?? 0) + (summary.bytesSkipped ?? 0) + (summary.bytesFailed ?? 0);
-      filesDone += summary.filesCopied + (summary.filesSkipped ?? 0) + (summary.filesFailed ?? 0);
+      bytesDone += bytes + (summary.bytesSkipped ?? 0) + (summary.bytesFailed ?? 0);
+      filesDone += copied + (summary.filesSkipped ?? 0) + (summary.filesFailed ?? 0);
     } else if (p) {
-      const copied = p.filesCopied ?? Math.max(0, p.filesDone - p.filesSkipped - p.filesFailed);
+      const copied = p.filesCopied !== undefined ? p.filesCopied + (p.filesResumed ?? 0) : Math.max(0, p.filesDone - p.filesSkipped - p.filesFailed);
       filesCopied += copied;
-      bytesCopied += p.bytesCopied ?? p.bytesDone;
+      bytesCopied += p.bytesCopied !== undefined ? p.bytesCopied + (p.bytesResumed ?? 0) : p.bytesDone;
       filesSkipped += p.filesSkipped;
       filesFailed += p.filesFailed;
       bytesDone += p.bytesDone;

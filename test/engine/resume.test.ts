@@ -88,8 +88,10 @@ test('worker copy killed with SIGKILL mid multipart upload to S3; a second attem
 
     const second = await cli(['worker', 'copy', '--run-config', cfg, '--shard', '0'], { env });
     assert.equal(second.code, 0, second.stderr);
-    const summary = JSON.parse(second.stdout) as { filesResumed: number; filesCopied: number; filesFailed: number };
+    const summary = JSON.parse(second.stdout) as { filesResumed: number; bytesResumed: number; filesCopied: number; filesFailed: number };
     assert.equal(summary.filesResumed, 6, 'finished files are not copied again');
+    // What the progress line leaves out of its rate: the six small files' bytes, not the large one's.
+    assert.equal(summary.bytesResumed, [...sizes].filter(([rel]) => rel !== 'zz-large.bin').reduce((n, [, size]) => n + size, 0));
     assert.equal(summary.filesCopied, 1, 'only the interrupted file is copied');
     assert.equal(summary.filesFailed, 0);
 

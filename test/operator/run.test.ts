@@ -12,6 +12,8 @@ import { cluster, cleanupApi, cleanupNamespace, installApi, createNamespace, sta
 import { s3Client, createBucket, readBucket } from './s3.ts';
 import { LABEL_NAME, LABEL_RUN } from '../../operator/names.ts';
 import { MERGE_PATCH } from '../../operator/kube.ts';
+import { parseSummary, runProgress } from '../../operator/policy/run-state.ts';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 
 let c: Cluster;
 let ns: string;
@@ -302,7 +304,7 @@ test('a missing credentials Secret sets Degraded (PodsNotStarting) naming it, an
   assert.equal((await getDataSync(c, ns, 'no-secret')).status?.phase, 'Planning');
 });
 
-test('a shard whose pod dies once succeeds on retry and the run completes', { timeout: 240_000 }, async () => {
+test('a shard whose pod dies once resumes on retry, the run completes, and status counts the resumed files', { timeout: 240_000 }, async () => {
   const hostRoot = c.env.podRunner?.hostRoot ?? '/tmp';
   const srcDir = path.join(hostRoot, 'data', ns, 'retry-src');
   const expected = makeSourceTree(srcDir, 8, 256 * 1024);
@@ -313,7 +315,7 @@ test('a shard whose pod dies once succeeds on retry and the run completes', { ti
     source: { filesystem: { path: '/data/src', volume: { hostPath: { path: srcDir } } } },
     destination: { s3: { bucket, endpoint: c.env.s3.endpoint, region: c.env.s3.region, forcePathStyle: true, credentialsSecretRef: { name: 'minio' } } },
     parallelism: { shards: 2 },
-    bandwidthLimit: '512Ki',
+    bandwidthLimit: '256Ki', // 128 KiB/s per shard: about 2 s per file, 8 s per shard
     retry: { backoffLimitPerShard: 2 },
   });
   // The pod runner reports containerID local://<pid>: kill the first running copy container, as a node crash would.
@@ -322,9 +324,14 @@ test('a shard whose pod dies once succeeds on retry and the run completes', { ti
     const running = pods.find((p) => p.status?.containerStatuses?.[0]?.state?.running && p.status.containerStatuses[0].containerID?.startsWith('local://'));
     return running;
   }, 90_000, 100);
+  const index = victim.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
+  // Once its shard has journalled a finished file, so that the next pod has something to resume.
+  await waitFor('a journalled file', async () => {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: '.datasync/runs/' }));
+    return page.Contents?.some((o) => o.Key?.includes(`/journal/shard-${String(index).padStart(4, '0')}/`)) || undefined;
+  }, 60_000, 100);
   const pid = Number(victim.status?.containerStatuses?.[0]?.containerID?.slice('local://'.length));
   process.kill(pid, 'SIGKILL');
-  const index = victim.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'];
   const st = await waitFor('run ended', async () => {
     const s = (await getDataSync(c, ns, 'retrying')).status;
     return s?.phase === 'Succeeded' || s?.phase === 'Failed' ? s : undefined;
@@ -333,6 +340,16 @@ test('a shard whose pod dies once succeeds on retry and the run completes', { ti
   const ofIndex = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=retrying,datasync.dev/step=copy` })).items
     .filter((p) => p.metadata?.annotations?.['batch.kubernetes.io/job-completion-index'] === index);
   assert.deepEqual(ofIndex.map((p) => p.status?.phase).sort(), ['Failed', 'Succeeded']);
+  // The retried pod found the first one's files in the journal, and the status totals taken from
+  // these pods count them as copied, as the commit's report does (not only the retried pod's own).
+  const retried = ofIndex.find((p) => p.status?.phase === 'Succeeded')!;
+  const summary = parseSummary(retried.status?.containerStatuses?.[0]?.state?.terminated?.message);
+  assert.ok((summary?.filesResumed ?? 0) >= 1, `the retried pod resumed: ${JSON.stringify(summary?.raw)}`);
+  const allCopyPods = (await c.kube.core.listNamespacedPod({ namespace: ns, labelSelector: `${LABEL_NAME}=retrying,datasync.dev/step=copy` })).items;
+  const bytes = [...expected.values()].reduce((n, b) => n + b.length, 0);
+  const totals = runProgress({ files: expected.size, bytes, shards: 2 }, undefined, allCopyPods, new Date());
+  assert.deepEqual([totals.filesCopied, totals.bytesCopied, totals.percent], [expected.size, bytes, 100]);
+  assert.equal(st.lastRun?.filesCopied, expected.size);
   const landed = await readBucket(s3, bucket);
   assert.equal(landed.size, expected.size);
   for (const [rel, data] of expected) assert.ok(landed.get(rel)?.equals(data), rel);
