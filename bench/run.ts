@@ -144,7 +144,8 @@ async function main(): Promise<void> {
   }
   const res: Results = {
     machine: machine(), date: new Date().toISOString(), mode: opts.quick ? 'quick' : 'full', durationSeconds: (Date.now() - t0) / 1000,
-    peers: Object.fromEntries(Object.entries(peers).filter(([k]) => !['bin', 'failed'].includes(k)).map(([k, v]) => [k, String(v)])),
+    // A peer that failed to build is listed as unavailable only, not by the version that was tried.
+    peers: Object.fromEntries(Object.entries(peers).filter(([k]) => !['bin', 'failed'].includes(k) && !(Array.isArray(peers['failed']) && peers['failed'].includes(k))).map(([k, v]) => [k, String(v)])),
     results: rows, profiles,
   };
   if (Array.isArray(peers['failed']) && peers['failed'].length) res.peers['unavailable'] = (peers['failed'] as string[]).join(',');
