@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ServedKey, TestEndpoints } from './endpoints.ts';
 import { startControlPlane } from './controlplane.ts';
-import { ManagedProcess, makeRunDir, tailOf, waitReady } from './process.ts';
+import { ManagedProcess, makeRunDir, retryOnPortClash, tailOf, waitReady } from './process.ts';
 import { startAzurite, startFakeGcs, startHdfs, startMinio, serverEnv, type ProvisionedEnv } from './stores.ts';
 import type { RunnerConfig } from './podrunner/main.ts';
 
@@ -67,18 +67,18 @@ export async function startEnvironment(options: { endpointsFile?: string; log?: 
   const runDir = makeRunDir();
   const t0 = Date.now();
   const processes: ManagedProcess[] = [];
-  const timed = async <T extends { processes: ManagedProcess[] }>(name: string, p: Promise<T>): Promise<T> => {
-    const v = await p;
+  const timed = async <T extends { processes: ManagedProcess[] }>(name: string, start: () => Promise<T>): Promise<T> => {
+    const v = await retryOnPortClash(start, () => log(`${name}: a port it was given was taken before it bound; starting it again on new ports`));
     processes.push(...v.processes);
     log(`${name} ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     return v;
   };
   const results = await Promise.allSettled([
-    timed('control plane', startControlPlane(provisioned, runDir)),
-    timed('minio', startMinio(provisioned, runDir)),
-    timed('fake-gcs-server', startFakeGcs(provisioned, runDir)),
-    timed('azurite', startAzurite(runDir)),
-    timed('hdfs', startHdfs(provisioned, runDir)),
+    timed('control plane', () => startControlPlane(provisioned, runDir)),
+    timed('minio', () => startMinio(provisioned, runDir)),
+    timed('fake-gcs-server', () => startFakeGcs(provisioned, runDir)),
+    timed('azurite', () => startAzurite(runDir)),
+    timed('hdfs', () => startHdfs(provisioned, runDir)),
   ] as const);
   const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failures.length > 0) {

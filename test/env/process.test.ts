@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManagedProcess, ServerError, freePort, isAlive, waitReady } from './process.ts';
+import { ManagedProcess, ServerError, freePort, isAlive, retryOnPortClash, waitReady } from './process.ts';
 
 function scratch(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'env-process-test-'));
@@ -38,6 +38,19 @@ test('a server that never becomes ready times out with its name and log, and is 
   assert.equal(isAlive(proc.pid), false);
 });
 
+test('freePort hands out distinct ports below the ephemeral range, which outgoing connections never get', async () => {
+  const ephemeralStart = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+  const ports = await Promise.all(Array.from({ length: 30 }, () => freePort()));
+  assert.equal(new Set(ports).size, ports.length, `distinct: ${ports.join(', ')}`);
+  for (const port of ports) assert.ok(port >= 20000 && port < ephemeralStart, `${port} below ${ephemeralStart}`);
+  // and each is free: a server can listen on it
+  for (const port of ports) {
+    const srv = createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve, reject) => srv.once('listening', resolve).once('error', reject));
+    await new Promise((resolve) => srv.close(resolve));
+  }
+});
+
 test('a port clash surfaces as the server failing, not as a hang', async (t) => {
   const dir = scratch(t);
   const port = await freePort();
@@ -47,6 +60,36 @@ test('a port clash surfaces as the server failing, not as a hang', async (t) => 
   const server = `require('node:net').createServer().listen(${port}, '127.0.0.1').on('error', (e) => { console.error(e.message); process.exit(1); })`;
   const proc = new ManagedProcess({ name: 'clashing-server', command: process.execPath, args: ['-e', server], logFile: path.join(dir, 'clash.log') });
   await assert.rejects(waitReady(proc, async () => false, 20_000), /clashing-server: exited with code 1[\s\S]*EADDRINUSE/);
+});
+
+test('a server whose port was taken before it bound is started again on a new port; other failures are not retried', async (t) => {
+  const dir = scratch(t);
+  // The first port it is given is taken by the time it binds, as when another process got it first.
+  const taken = await freePort();
+  const blocker = createServer().listen(taken, '127.0.0.1');
+  t.after(() => blocker.close());
+  await new Promise((r) => blocker.once('listening', r));
+  const ports = [taken];
+  const servers: ManagedProcess[] = [];
+  t.after(() => Promise.all(servers.map((s) => s.stop())));
+  const start = async () => {
+    const port = ports.length > servers.length ? ports[servers.length]! : await freePort();
+    const script = `require('node:http').createServer((q, r) => r.end('mine')).listen(${port}, '127.0.0.1').on('error', (e) => { console.error(e.message); process.exit(1); })`;
+    const proc = new ManagedProcess({ name: 'server', command: process.execPath, args: ['-e', script], logFile: path.join(dir, `server-${servers.length}.log`) });
+    servers.push(proc);
+    // Ready once it answers as itself: the blocker accepts connections but never answers.
+    await waitReady(proc, async () => fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(300) }).then(async (r) => (await r.text()) === 'mine', () => false), 20_000);
+    return port;
+  };
+  const retried: string[] = [];
+  const port = await retryOnPortClash(start, (err) => retried.push((err as Error).message));
+  assert.notEqual(port, taken);
+  assert.equal(retried.length, 1);
+  assert.match(retried[0]!, /EADDRINUSE/);
+  // Any other failure ends the start at once.
+  let calls = 0;
+  await assert.rejects(retryOnPortClash(async () => { calls++; throw new Error('server: exited with code 1: no disk'); }, () => {}), /no disk/);
+  assert.equal(calls, 1);
 });
 
 test('stop() escalates to SIGKILL for a server that ignores SIGTERM, and takes its children', async (t) => {

@@ -176,9 +176,65 @@ export async function httpAnswers(url: string, expect?: (status: number) => bool
   return expect ? expect(res.status) : true;
 }
 
-/** A port free on 127.0.0.1 right now. The kernel hands out ephemeral ports in sequence, so a
- * clash with a concurrent run is unlikely; a server that still loses the race fails with its log. */
+/**
+ * A port free on 127.0.0.1 right now, and likely to stay free until its server binds it. It is
+ * drawn below the kernel's ephemeral range: ports in that range are also handed to outgoing
+ * connections and to servers that bind port 0, and one of those took the MiniCluster's HTTP port
+ * during its JVM's start-up ("Failed to bind to localhost/127.0.0.1:37237", a red CI run). Ports
+ * handed out by this process are not handed out again. A server that still loses a race fails
+ * with its log, and startEnvironment starts it again on new ports.
+ */
 export async function freePort(): Promise<number> {
+  const [floor, ceiling] = [PRIVATE_FLOOR, ephemeralStart()];
+  for (let tries = 0; ceiling - floor >= 1000 && tries < 100; tries++) {
+    const port = floor + Math.floor(Math.random() * (ceiling - floor));
+    if (handedOut.has(port)) continue;
+    handedOut.add(port); // before the check, so that concurrent calls cannot both pick it
+    if (await canListen(port)) return port;
+  }
+  return listenOnAnyPort(); // no room below the ephemeral range: the kernel's choice
+}
+
+/** What a server's log says when its port was taken (Go, Node, Java). */
+const PORT_CLASH = /EADDRINUSE|address already in use|BindException/i;
+
+/**
+ * Runs a server's start (which draws its ports with freePort) again when it failed because a port
+ * was taken before the server bound it; any other failure, or a third clash, is thrown.
+ */
+export async function retryOnPortClash<T>(start: () => Promise<T>, onRetry: (err: unknown) => void, attempts = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= attempts || !PORT_CLASH.test(err instanceof Error ? err.message : String(err))) throw err;
+      onRetry(err);
+    }
+  }
+}
+
+/** Where the ports freePort draws from start: above the usual fixed ports of local services. */
+const PRIVATE_FLOOR = 20000;
+const handedOut = new Set<number>();
+
+function ephemeralStart(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768; // Linux's default
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+function listenOnAnyPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
