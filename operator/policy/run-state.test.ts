@@ -110,6 +110,17 @@ test('a shard\'s retried pod resumed its predecessor\'s files: they count as cop
   }
 });
 
+test('a retried pod that has not reported yet: its predecessor\'s last report stands, so status does not drop to zero', () => {
+  const plan = { files: 10, bytes: 1000, shards: 1 };
+  const copyJob: V1Job = { status: { startTime: new Date('2026-01-01T00:00:00Z') } };
+  const first = pod('copy', { index: 0, exitCode: 137, created: '2026-01-01T00:00:01Z', progress: { filesDone: 6, filesTotal: 10, bytesDone: 600, bytesTotal: 1000, filesSkipped: 0, filesFailed: 0 } });
+  const starting = pod('copy', { index: 0, created: '2026-01-01T00:00:05Z', phase: 'Pending' });
+  const p = runProgress(plan, copyJob, [first, starting], new Date('2026-01-01T00:00:10Z'));
+  assert.deepEqual([p.filesCopied, p.bytesCopied, p.percent], [6, 600, 60]);
+  const [shard] = shardStatuses(plan, copyJob, [first, starting]);
+  assert.deepEqual([shard!.state, shard!.attempts, shard!.filesDone, shard!.bytesDone, shard!.filesTotal], ['Pending', 2, 6, 600, 10]);
+});
+
 test('progress is a function of the pods\' reports, not of the reconcile\'s clock: unchanged reports, unchanged status', () => {
   // Otherwise every reconcile (including the one our own status write triggers) rewrites status.
   const plan = { files: 4, bytes: 4000, shards: 1 };

@@ -239,7 +239,9 @@ export function shardStatuses(plan: PlanResult, copyJob: V1Job | undefined, copy
   for (let index = 0; index < plan.shards; index++) {
     const podsOfIndex = (byIndex.get(index) ?? []).sort(byCreation);
     const latest = podsOfIndex.at(-1);
-    const progress = latest ? parseProgress(latest) : undefined;
+    // The newest report: a retried pod has none until its first, and the shard's counts should not
+    // drop to zero while it starts (seconds here, longer where an image is pulled).
+    const progress = podsOfIndex.map(parseProgress).filter((p) => p !== undefined).at(-1);
     const done = succeeded.has(index) || podsOfIndex.some((p) => p.status?.phase === 'Succeeded');
     const state: ShardStatus['state'] = done ? 'Succeeded' : failed.has(index) ? 'Failed' : latest?.status?.phase === 'Running' ? 'Running' : 'Pending';
     const filesTotal = progress?.filesTotal ?? 0;
@@ -256,10 +258,16 @@ export function shardStatuses(plan: PlanResult, copyJob: V1Job | undefined, copy
   return out;
 }
 
-/** Run totals over the newest pod of each shard: progress annotation, or the final summary once it exited. */
+/**
+ * Run totals over the newest pod of each shard that has reported: its progress annotation, or its
+ * final summary once it exited. A retried pod counts from its first report; until then its
+ * predecessor's last report stands, so the totals do not dip while it starts.
+ */
 export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPods: V1Pod[], now: Date): NonNullable<CurrentRun['progress']> {
   const newest = new Map<string, V1Pod>();
-  for (const pod of [...copyPods].sort(byCreation)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
+  for (const pod of [...copyPods].sort(byCreation)) {
+    if (terminated(pod) || parseProgress(pod)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
+  }
   let filesCopied = 0, bytesCopied = 0, filesSkipped = 0, filesFailed = 0, bytesDone = 0, filesDone = 0;
   // The rate is taken as of the newest report, not the reconcile's clock: then an unchanged set of
   // reports gives an unchanged status, and the reconcile that follows our own status write (its
