@@ -7,7 +7,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListObjectsV2Command, GetObjectCommand } from '@aws-sdk/client-s3';
@@ -15,6 +14,7 @@ import { stringify } from 'yaml';
 import { testEnv, uniqueName } from '../env/endpoints.ts';
 import { adminClient, createNamespace, listPods, type PodSummary } from '../env/kit.ts';
 import type { KubeClient } from '../env/kube.ts';
+import { freePort } from '../env/process.ts';
 import { CHART, helm, helmOk, kubectl, kubectlOk, waitFor } from './helpers.ts';
 
 const RELEASE = 'ds';
@@ -37,17 +37,6 @@ after(async () => {
   for (const c of cleanups) await c().catch(() => {});
   kube?.close();
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 function s3(): S3Client {
   const e = testEnv().s3;
