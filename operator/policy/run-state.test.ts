@@ -117,6 +117,10 @@ test('a retried pod that has not reported yet: its predecessor\'s last report st
   const starting = pod('copy', { index: 0, created: '2026-01-01T00:00:05Z', phase: 'Pending' });
   const p = runProgress(plan, copyJob, [first, starting], new Date('2026-01-01T00:00:10Z'));
   assert.deepEqual([p.filesCopied, p.bytesCopied, p.percent], [6, 600, 60]);
+  // Nor does a pod that died before its first report, with no summary.
+  const crashed = pod('copy', { index: 0, exitCode: 1, created: '2026-01-01T00:00:03Z', message: 'Error: out of memory' });
+  const q = runProgress(plan, copyJob, [first, crashed, starting], new Date('2026-01-01T00:00:10Z'));
+  assert.deepEqual([q.filesCopied, q.bytesCopied, q.percent], [6, 600, 60]);
   const [shard] = shardStatuses(plan, copyJob, [first, starting]);
   assert.deepEqual([shard!.state, shard!.attempts, shard!.filesDone, shard!.bytesDone, shard!.filesTotal], ['Pending', 2, 6, 600, 10]);
 });

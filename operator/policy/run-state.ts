@@ -266,7 +266,7 @@ export function shardStatuses(plan: PlanResult, copyJob: V1Job | undefined, copy
 export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPods: V1Pod[], now: Date): NonNullable<CurrentRun['progress']> {
   const newest = new Map<string, V1Pod>();
   for (const pod of [...copyPods].sort(byCreation)) {
-    if (terminated(pod) || parseProgress(pod)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
+    if (parseSummary(terminated(pod)?.message)?.filesCopied !== undefined || parseProgress(pod)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
   }
   let filesCopied = 0, bytesCopied = 0, filesSkipped = 0, filesFailed = 0, bytesDone = 0, filesDone = 0;
   // The rate is taken as of the newest report, not the reconcile's clock: then an unchanged set of
