@@ -142,13 +142,14 @@ async function main(): Promise<void> {
       try { profiles[s] = summarise([dir], 10); } catch { /* no profile written */ }
     }
   }
+  const failed = Array.isArray(peers['failed']) ? (peers['failed'] as string[]) : [];
   const res: Results = {
     machine: machine(), date: new Date().toISOString(), mode: opts.quick ? 'quick' : 'full', durationSeconds: (Date.now() - t0) / 1000,
     // A peer that failed to build is listed as unavailable only, not by the version that was tried.
-    peers: Object.fromEntries(Object.entries(peers).filter(([k]) => !['bin', 'failed'].includes(k) && !(Array.isArray(peers['failed']) && peers['failed'].includes(k))).map(([k, v]) => [k, String(v)])),
+    peers: Object.fromEntries(Object.entries(peers).filter(([k]) => !['bin', 'failed', ...failed].includes(k)).map(([k, v]) => [k, String(v)])),
     results: rows, profiles,
   };
-  if (Array.isArray(peers['failed']) && peers['failed'].length) res.peers['unavailable'] = (peers['failed'] as string[]).join(',');
+  if (failed.length) res.peers['unavailable'] = failed.join(',');
   if (opts.merge) mergePrevious(res, opts.only, opts.results);
   const out = writeResults(opts.results, res);
   console.log(`\n${table(rows)}\n`);

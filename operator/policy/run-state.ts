@@ -264,9 +264,12 @@ export function shardStatuses(plan: PlanResult, copyJob: V1Job | undefined, copy
  * predecessor's last report stands, so the totals do not dip while it starts.
  */
 export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPods: V1Pod[], now: Date): NonNullable<CurrentRun['progress']> {
-  const newest = new Map<string, V1Pod>();
+  // Each pod's report parsed once: which pod stands for its shard depends on it, and so do the totals.
+  const newest = new Map<string, { pod: V1Pod; summary: WorkerSummary | undefined; p: ShardProgress | undefined }>();
   for (const pod of [...copyPods].sort(byCreation)) {
-    if (parseSummary(terminated(pod)?.message)?.filesCopied !== undefined || parseProgress(pod)) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', pod);
+    const summary = parseSummary(terminated(pod)?.message);
+    const p = parseProgress(pod);
+    if (summary?.filesCopied !== undefined || p) newest.set(pod.metadata?.annotations?.[COMPLETION_INDEX] ?? pod.metadata?.name ?? '', { pod, summary, p });
   }
   let filesCopied = 0, bytesCopied = 0, filesSkipped = 0, filesFailed = 0, bytesDone = 0, filesDone = 0;
   // The rate is taken as of the newest report, not the reconcile's clock: then an unchanged set of
@@ -274,10 +277,7 @@ export function runProgress(plan: PlanResult, copyJob: V1Job | undefined, copyPo
   // watch event) writes nothing. Timed by `now`, status changed on every reconcile and the
   // operator rewrote it about every 100 ms during a copy.
   let asOfMs: number | undefined;
-  for (const pod of newest.values()) {
-    const t = terminated(pod);
-    const summary = t ? parseSummary(t.message) : undefined;
-    const p = parseProgress(pod);
+  for (const { pod, summary, p } of newest.values()) {
     const reportedAt = summary ? finishedAtMs(pod) : p?.updatedAtMs;
     if (reportedAt !== undefined) asOfMs = Math.max(asOfMs ?? 0, reportedAt);
     // A pod's summary counts its own copies; what earlier pods of its shard copied in this run

@@ -16,6 +16,15 @@ function scratch(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
+/** A free port that this process then holds until the test ends, as another server would. */
+async function occupiedPort(t: { after: (fn: () => void) => void }): Promise<number> {
+  const port = await freePort();
+  const blocker = createServer().listen(port, '127.0.0.1');
+  t.after(() => blocker.close());
+  await new Promise((r) => blocker.once('listening', r));
+  return port;
+}
+
 test('a server that exits before it is ready fails with its name and the tail of its log', async (t) => {
   const dir = scratch(t);
   const proc = new ManagedProcess({ name: 'flaky-server', command: '/bin/sh', args: ['-c', 'echo starting; echo "fatal: no disk" >&2; exit 7'], logFile: path.join(dir, 'flaky.log') });
@@ -53,10 +62,7 @@ test('freePort hands out distinct ports below the ephemeral range, which outgoin
 
 test('a port clash surfaces as the server failing, not as a hang', async (t) => {
   const dir = scratch(t);
-  const port = await freePort();
-  const blocker = createServer().listen(port, '127.0.0.1');
-  t.after(() => blocker.close());
-  await new Promise((r) => blocker.once('listening', r));
+  const port = await occupiedPort(t);
   const server = `require('node:net').createServer().listen(${port}, '127.0.0.1').on('error', (e) => { console.error(e.message); process.exit(1); })`;
   const proc = new ManagedProcess({ name: 'clashing-server', command: process.execPath, args: ['-e', server], logFile: path.join(dir, 'clash.log') });
   await assert.rejects(waitReady(proc, async () => false, 20_000), /clashing-server: exited with code 1[\s\S]*EADDRINUSE/);
@@ -65,10 +71,7 @@ test('a port clash surfaces as the server failing, not as a hang', async (t) => 
 test('a server whose port was taken before it bound is started again on a new port; other failures are not retried', async (t) => {
   const dir = scratch(t);
   // The first port it is given is taken by the time it binds, as when another process got it first.
-  const taken = await freePort();
-  const blocker = createServer().listen(taken, '127.0.0.1');
-  t.after(() => blocker.close());
-  await new Promise((r) => blocker.once('listening', r));
+  const taken = await occupiedPort(t);
   const ports = [taken];
   const servers: ManagedProcess[] = [];
   t.after(() => Promise.all(servers.map((s) => s.stop())));
