@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { S3Client, ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startSynthetic } from './synthetic-s3.ts';
+import { parseWarpAverage } from './tools.ts';
 import { Allowance, startThrottleProxy } from './throttle-proxy.ts';
 import { startS3Tap } from './s3-tap.ts';
 import { median, alternate, bestCeiling, roundDeadline, type Outcome } from './stats.ts';
@@ -163,15 +164,18 @@ test('settling waits out a busy process, and gives up on one that never idles', 
   assert.deepEqual(await untilIdle(2 ** 30), { idle: false, waitedMs: 0, cpuMs: 0 });
 });
 
-test('the ceiling is the best median among the SDK loop and the named peers, never datasync', () => {
+test('the ceiling is the best median among warp (or the SDK loop) and the named peers, never datasync', () => {
   const o = (samples: number[], errors: string[] = []): Outcome<number> => ({ samples, errors });
   const out = new Map([['datasync', o([900, 910, 905])], ['ceiling', o([700, 750, 720])], ['s5cmd', o([780, 790, 770])], ['rclone', o([560, 600, 580])]]);
   const best = bestCeiling(out, ['rclone', 's5cmd']);
   assert.equal(best.value, 780);
   assert.equal(best.outcome, out.get('s5cmd'));
-  assert.equal(best.note('files/s'), "ceiling = s5cmd (beat the SDK loop's 720 files/s)");
+  assert.equal(best.note('files/s'), "ceiling = s5cmd (beat the raw SDK PUT loop's 720 files/s)");
   out.set('ceiling', o([800, 820, 810]));
   assert.equal(bestCeiling(out, ['rclone', 's5cmd']).note('files/s'), 'ceiling = raw SDK PUT loop');
+  assert.equal(bestCeiling(out, ['rclone', 's5cmd'], 'warp put').note('files/s'), 'ceiling = warp put');
+  out.set('ceiling', o([600]));
+  assert.equal(bestCeiling(out, ['rclone', 's5cmd'], 'warp put').note('files/s'), "ceiling = s5cmd (beat the warp put's 600 files/s)");
   // a peer that only failed is no candidate
   const failed = bestCeiling(new Map([['ceiling', o([], ['boom'])], ['s5cmd', o([], ['boom'])]]), ['s5cmd']);
   assert.equal(failed.value, null);
@@ -255,4 +259,15 @@ test('a scenario\'s round deadline leaves the scenarios after it their minimum t
   assert.equal(roundDeadline(1_000_000, ['B4R'], mins), 930_000);
   assert.equal(roundDeadline(1_000_000, ['B5', 'B7', 'B4R'], mins), 480_000);
   assert.equal(roundDeadline(1_000_000, ['B9'], mins), 940_000, 'an unlisted scenario is reserved 60 s');
+});
+
+test("warp's report: the run's average in MiB/s and objects/s, whatever unit it prints; no average is an error", () => {
+  // As warp v1.3.1 printed them on this machine (16 KiB and 256 MiB objects).
+  const small = 'Report: PUT. Concurrency: 64. Ran: 14s\n * Average: 21.47 MiB/s, 1374.11 obj/s\n * Reqs: Avg: 46.5ms, 50%: 41.2ms\n';
+  assert.deepEqual(parseWarpAverage(small), { mibPerSec: 21.47, objectsPerSec: 1374.11 });
+  const large = '\nReport: PUT. Concurrency: 8. Ran: 20s\n * Average: 320.70 MiB/s, 1.25 obj/s\n\nThroughput, split into 20 x 1s:\n * Fastest: 455.9MiB/s, 1.78 obj/s\n';
+  assert.deepEqual(parseWarpAverage(large), { mibPerSec: 320.7, objectsPerSec: 1.25 });
+  assert.equal(parseWarpAverage(' * Average: 1.50 GiB/s, 6.00 obj/s').mibPerSec, 1536);
+  assert.equal(parseWarpAverage(' * Average: 512.00 KiB/s, 32.00 obj/s').mibPerSec, 0.5);
+  assert.throws(() => parseWarpAverage('warp: <ERROR> bucket does not exist'), /no 'Average/);
 });

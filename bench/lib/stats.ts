@@ -73,17 +73,18 @@ export async function alternate<T>(contenders: Contender<T>[], rounds: number, l
 }
 
 /**
- * The ceiling is what this server took from ANY client in this run: the raw SDK loop signs and sends
- * from one Node process and can fall below a Go or Python client on a loaded machine, so the best
- * median among the loop (named 'ceiling' in `out`) and the peers is the (stricter) reference.
+ * The ceiling is what this server took from ANY client in this run: MinIO's own benchmark (warp),
+ * or where it is not provisioned a raw SDK loop that signs and sends from one Node process and can
+ * fall below a Go or Python client on a loaded machine. So the best median among it (named
+ * 'ceiling' in `out`, described by `label`) and the peers is the (stricter) reference.
  */
-export function bestCeiling(out: Map<string, Outcome<number>>, peers: string[]): { outcome: Outcome<number> | undefined; value: number | null; note: (unit: string) => string } {
+export function bestCeiling(out: Map<string, Outcome<number>>, peers: string[], label = 'raw SDK PUT loop'): { outcome: Outcome<number> | undefined; value: number | null; note: (unit: string) => string } {
   const candidates = ['ceiling', ...peers].map((n) => ({ n, o: out.get(n) })).filter((c) => c.o && c.o.samples.length);
   const best = candidates.sort((x, y) => median(y.o!.samples) - median(x.o!.samples))[0];
-  const loop = out.get('ceiling')?.samples ?? [];
+  const own = out.get('ceiling')?.samples ?? [];
   return {
     outcome: best?.o, value: best ? median(best.o!.samples) : null,
     note: (unit) => !best ? 'no ceiling measured'
-      : `ceiling = ${best.n === 'ceiling' ? 'raw SDK PUT loop' : `${best.n} (beat the SDK loop's ${loop.length ? median(loop).toFixed(0) : '—'} ${unit})`}`,
+      : `ceiling = ${best.n === 'ceiling' ? label : `${best.n} (beat the ${label}'s ${own.length ? median(own).toFixed(0) : '—'} ${unit})`}`,
   };
 }

@@ -105,12 +105,39 @@ export async function awsCli(ctx: Ctx, maxConcurrent: number, args: string[]): P
   return check(await runTimed(path.join(BIN, 'aws'), ['--endpoint-url', ctx.s3.endpoint, ...args, '--only-show-errors'], { env, timeoutMs: ctx.timeoutMs }));
 }
 
-export function peerAvailable(bin: 'rclone' | 's5cmd' | 'aws'): boolean {
+export function peerAvailable(bin: 'rclone' | 's5cmd' | 'aws' | 'warp'): boolean {
   return existsSync(path.join(BIN, bin));
 }
 
 // ---------- the server's own ceiling ----------
-/** A raw @aws-sdk/client-s3 PUT loop from memory (warp does not build here; see provision-peers.sh). */
+export interface WarpPut { mibPerSec: number; objectsPerSec: number }
+
+/**
+ * MinIO's own benchmark, `warp put`: `concurrent` PUTs of random `objSize` objects (warp's size
+ * syntax: 16KiB, 256MiB) into `bucket` for `seconds`, unsigned payloads (no SHA-256 pass on either
+ * side, as DataSync sends them). Its figure is the average over the run, start-up excluded.
+ * --noclear: the bucket is the bench's, dropped by the caller, and warp's own delete is not timed.
+ */
+export async function warpPut(ctx: Ctx, bucket: string, objSize: string, concurrent: number, seconds: number): Promise<WarpPut> {
+  const host = new URL(ctx.s3.endpoint).host;
+  const r = check(await runTimed(path.join(BIN, 'warp'), [
+    'put', '--host', host, '--access-key', ctx.s3.accessKeyId, '--secret-key', ctx.s3.secretAccessKey, '--region', ctx.s3.region,
+    '--bucket', bucket, '--noclear', '--obj.size', objSize, '--concurrent', String(concurrent), '--duration', `${seconds}s`,
+    '--disable-sha256-payload', '--no-color', '--benchdata', path.join(ctx.tmp, `warp-${manifestSeq++}`),
+  ], { env: s3Env(ctx.s3), timeoutMs: ctx.timeoutMs }));
+  return parseWarpAverage(r.stdout);
+}
+
+const UNIT: Record<string, number> = { B: 2 ** -20, KiB: 2 ** -10, MiB: 1, GiB: 2 ** 10 };
+
+/** ` * Average: 21.47 MiB/s, 1374.11 obj/s` from warp's report. */
+export function parseWarpAverage(stdout: string): WarpPut {
+  const m = /Average: ([\d.]+) ?(B|KiB|MiB|GiB)\/s, ([\d.]+) obj\/s/.exec(stdout);
+  if (!m) throw new Error(`warp: no 'Average: … obj/s' line in its report: ${stdout.trim().slice(-300)}`);
+  return { mibPerSec: Number(m[1]) * UNIT[m[2]!]!, objectsPerSec: Number(m[3]) };
+}
+
+/** A raw @aws-sdk/client-s3 PUT loop from memory: the ceiling where warp is not provisioned. */
 export async function ceiling(ctx: Ctx, objects: number, sizeMiB: number, concurrency: number, bucket: string): Promise<RunResult> {
   const script = path.join(REPO, 'bench', 'lib', 'ceiling.ts');
   return check(await runTimed(process.execPath, [script, ctx.s3.endpoint, bucket, String(objects), String(sizeMiB), String(concurrency)], { env: s3Env(ctx.s3), timeoutMs: ctx.timeoutMs }));

@@ -23,6 +23,8 @@ export interface Bench {
   pace: Pace;
   /** MinIO's user plus system CPU time so far, in ms (the process `pace` settles); undefined where /proc cannot tell. */
   serverCpuMs: () => number | undefined;
+  /** Where this scenario's MinIO keeps its objects (run.ts: B2 and B3 in memory where there is room). */
+  drive: 'disk' | 'memory';
   /** Shared between B2 and B3: the bucket each tool filled last in B2. */
   state: Map<string, string>;
 }

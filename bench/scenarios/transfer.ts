@@ -6,7 +6,7 @@ import path from 'node:path';
 import { largeFiles, smallFiles, type Dataset } from '../lib/datasets.ts';
 import { freshBucket, dropBucket, countObjects } from '../lib/s3.ts';
 import { alternate, bestCeiling, median, type Contender, type Outcome } from '../lib/stats.ts';
-import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable } from '../lib/tools.ts';
+import { datasync, writeManifest, s3Dest, rclone, s5cmd, awsCli, ceiling, peerAvailable, warpPut } from '../lib/tools.ts';
 import type { RunResult } from '../lib/proc.ts';
 import { noisyRounds, row, warmPageCache, type Bench } from './common.ts';
 import type { ResultRow } from '../lib/report.ts';
@@ -63,16 +63,18 @@ function recordCpu(cpu: CpuSplit | undefined, name: string, files: number, clien
 const minus = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a - b);
 
 /**
- * Buckets B2 is done with, dropped after B3 rather than between runs: dropping a 20,000-object
- * bucket slowed the runs after it, whatever the tool, even with MinIO idle and the filesystem
- * synced before them (outside the bench, MinIO spent 1.3-2.0 ms of CPU per DataSync PUT after a
- * drop, 0.8-1.0 ms with none; the root filesystem here is ext4 with online discard, the likely but
- * unproven cause). About 0.5 GB per bucket: 10 GB over a full B2 (bench/README.md).
+ * Buckets B2 is done with, dropped after B3 rather than between runs where MinIO's drive is a
+ * disk: dropping a 20,000-object bucket slowed the runs after it, whatever the tool, even with
+ * MinIO idle and the filesystem synced before them (outside the bench, MinIO spent 1.3-2.0 ms of
+ * CPU per DataSync PUT after a drop, 0.8-1.0 ms with none; the root filesystem here is ext4 with
+ * online discard, the likely but unproven cause). About 0.5 GB per bucket: 10 GB over a full B2
+ * (bench/README.md). On a memory drive they are dropped at once: 10 GB would not fit, and a drop
+ * there costs MinIO's CPU only, which the settle before every run waits out.
  */
 const dropAfterB3: string[] = [];
 
 async function retire(b: Bench, bucket: string, afterB3: boolean): Promise<void> {
-  if (afterB3) dropAfterB3.push(bucket);
+  if (afterB3 && b.drive === 'disk') dropAfterB3.push(bucket);
   else await dropBucket(b.s3c, bucket);
 }
 
@@ -135,15 +137,26 @@ async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise
   }
 }
 
+/** The server's ceiling, as the table names it: warp where it is provisioned, else the raw SDK loop. */
+function ceilingLabel(concurrency: number, size: string): string {
+  return peerAvailable('warp') ? `warp put (${concurrency} in flight, ${size} random objects, unsigned payload)` : `raw SDK PUT loop (${concurrency} in flight, ${size} from memory; warp not provisioned)`;
+}
+const ceilingName = () => (peerAvailable('warp') ? 'warp put' : 'raw SDK PUT loop');
+
 /**
- * The raw SDK PUT loop (bench/lib/ceiling.ts) as a contender: `objects` × `sizeMiB` from memory,
- * `concurrency` PUTs in flight. Its own clock excludes process start.
+ * The server's own ceiling as a contender named 'ceiling': MinIO's warp (`put`, for WARP_SECONDS),
+ * or where warp is not provisioned the raw SDK PUT loop (bench/lib/ceiling.ts: `objects` from
+ * memory). `concurrency` PUTs in flight either way; neither clock counts process start.
  */
 function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrency: number, metric: 'mibPerSec' | 'objectsPerSec', cpu?: CpuSplit, keepUntilB3 = false): Contender<number> {
   return {
     name: 'ceiling', run: async () => {
       const bucket = await freshBucket(b.s3c, 'ceiling');
       try {
+        if (peerAvailable('warp')) {
+          const size = sizeMiB >= 1 ? `${sizeMiB}MiB` : `${Math.round(sizeMiB * 1024)}KiB`;
+          return (await warpPut(b.ctx, bucket, size, concurrency, WARP_SECONDS))[metric];
+        }
         const server0 = b.serverCpuMs();
         const r = await ceiling(b.ctx, objects, sizeMiB, concurrency, bucket);
         // MinIO's side only: the loop's own CPU sends from memory and reads no files, so it is not
@@ -153,6 +166,17 @@ function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrenc
       } finally { await retire(b, bucket, keepUntilB3); }
     },
   };
+}
+
+/**
+ * How long each warp run lasts: B2's DataSync runs take 15-25 s here and B1's 5-10 s; 10 s of
+ * 16 KiB PUTs is over 10,000 objects, and of 256 MiB ones 8 in flight several times over.
+ */
+const WARP_SECONDS = 10;
+
+/** Where the scenario's MinIO keeps its objects, for the rows' notes (run.ts puts B2 and B3 in memory where it can). */
+function driveNote(b: Bench): string {
+  return b.drive === 'memory' ? "MinIO's drive in memory (tmpfs), the same for every tool" : "MinIO's drive on disk (no tmpfs with room for one in memory)";
 }
 
 export async function b1(b: Bench): Promise<void> {
@@ -178,8 +202,8 @@ export async function b1(b: Bench): Promise<void> {
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b1'), target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
   b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b1'), target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
-  const best = bestCeiling(out, ['rclone', 's5cmd', 'aws-cli']);
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b1'), peerFlags: `best of: raw SDK PUT loop (8 in flight, from memory; warp does not build here) and the peers`, target: '>= 0.7' },
+  const best = bestCeiling(out, ['rclone', 's5cmd', 'aws-cli'], ceilingName());
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b1'), peerFlags: `best of: ${ceilingLabel(8, `${sizeMiB} MiB`)} and the peers`, target: '>= 0.7' },
     ds1, best.outcome, best.note('MiB/s')));
   if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', datasyncFlags: flagsOf('b1'), target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
   await profileRun(b, 'B1', b.quick ? ds : largeFiles(b.dataRoot, 8, 64));
@@ -200,20 +224,20 @@ export async function b2(b: Bench): Promise<void> {
   ];
   // aws-cli runs in B1 only: at a few hundred files/s it would spend a third of the 30-minute budget here.
   // The last round's buckets stay for B3, each tool facing the tree it wrote itself.
-  // The server's ceiling for small objects: the same count and size from memory, as many PUTs in flight as DataSync and rclone.
+  // The server's ceiling for small objects: the same size, as many PUTs in flight as DataSync and rclone.
   const cpu: CpuSplit = new Map();
   const cs = [...contenders(b, blocked(b, tools), ds, fps, true, cpu), ceilingContender(b, count, 16 / 1024, 64, 'objectsPerSec', cpu, true)];
   const out = await alternate(cs, noisyRounds(b), b.log, b.pace);
   const ds2 = out.get('datasync') ?? blockedOutcome(b);
   const base = { scenario: 'B2 small files', metric: 'files per second', unit: 'files/s', dataset: ds.label, ratioOf: 'higher' as const };
-  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), missing(b, 'rclone')));
-  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b2'), target: '>= 1.0' }, ds2, out.get('s5cmd'), missing(b, 's5cmd')));
+  b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), notes(driveNote(b), missing(b, 'rclone'))));
+  b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b2'), target: '>= 1.0' }, ds2, out.get('s5cmd'), notes(driveNote(b), missing(b, 's5cmd'))));
   // No target of its own: it tells whether the rclone target is reachable on this server at all.
-  const best = bestCeiling(out, ['rclone', 's5cmd']);
+  const best = bestCeiling(out, ['rclone', 's5cmd'], ceilingName());
   const rcloneFps = out.get('rclone')?.samples.length ? median(out.get('rclone')!.samples) : null;
   const reach = best.value && rcloneFps ? `; 1.5 × rclone's median = ${(1.5 * rcloneFps).toFixed(0)} files/s = ${(1.5 * rcloneFps / best.value).toFixed(2)} × this ceiling` : '';
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b2'), peerFlags: 'best of: raw SDK PUT loop (64 in flight, 16 KiB from memory) and the peers', target: null },
-    ds2, best.outcome, best.note('files/s') + reach));
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b2'), peerFlags: `best of: ${ceilingLabel(64, '16 KiB')} and the peers`, target: null },
+    ds2, best.outcome, notes(best.note('files/s') + reach, driveNote(b))));
   b.rows.push(...cpuRows(b, cpu, base, ds2));
   await profileRun(b, 'B2', b.quick ? ds : smallFiles(b.dataRoot, 5000, 16));
   b3State.ds = ds;
@@ -272,14 +296,18 @@ export async function b3(b: Bench): Promise<void> {
   const base = { scenario: 'B3 nothing changed', metric: 'time', unit: 's', dataset: ds.label, ratioOf: 'lower' as const };
   const ds3 = out.get('datasync') ?? blockedOutcome(b);
   const note = (n: string) => (b.state.get(n) ? missing(b, n) : `${n} has no B2 bucket to re-sync`);
-  b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 0.5' }, ds3, out.get('rclone'), note('rclone')));
-  b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 1.0' }, ds3, out.get('s5cmd'), note('s5cmd')));
+  b.rows.push(row({ ...base, peer: 'rclone sync', peerFlags: rcloneFlags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 0.5' }, ds3, out.get('rclone'), notes(driveNote(b), note('rclone'))));
+  b.rows.push(row({ ...base, peer: 's5cmd sync', peerFlags: s5Flags, datasyncFlags: `mode Sync, ${flagsOf('b3')}`, target: '<= 1.0' }, ds3, out.get('s5cmd'), notes(driveNote(b), note('s5cmd'))));
   for (const bucket of [...b.state.values(), ...dropAfterB3.splice(0)]) await dropBucket(b.s3c, bucket);
   b.state.clear();
 }
 
 function blockedOutcome(b: Bench): Outcome<number> {
   return { samples: [], errors: [b.datasyncBlocked ?? 'datasync did not run'] };
+}
+
+function notes(...parts: string[]): string {
+  return parts.filter(Boolean).join('; ');
 }
 
 function missing(b: Bench, peer: string): string {
