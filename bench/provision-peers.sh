@@ -122,9 +122,12 @@ for t in "${targets[@]}"; do
     *) echo "provision-peers: unknown peer '$t' (known: ${all[*]})" >&2; exit 2 ;;
   esac
 done
-# The bench reads this file to find the peers and their versions.
+# The bench reads this file to find the peers and their versions. (printf over an empty list
+# still prints its format once, which listed a peer named "" as failed.)
+failed_json=""
+for f in "${failed[@]}"; do failed_json+="${failed_json:+, }\"$f\""; done
 cat >"$CACHE_ROOT/peers.json" <<JSON
-{"bin": "$BIN", "rclone": "$RCLONE_VERSION", "s5cmd": "$S5CMD_VERSION", "warp": "$WARP_VERSION", "awscli": "$AWSCLI_VERSION", "failed": [$(printf '"%s",' "${failed[@]}" | sed 's/,$//')]}
+{"bin": "$BIN", "rclone": "$RCLONE_VERSION", "s5cmd": "$S5CMD_VERSION", "warp": "$WARP_VERSION", "awscli": "$AWSCLI_VERSION", "failed": [$failed_json]}
 JSON
 [ ${#failed[@]} -eq 0 ] || line summary "unavailable: ${failed[*]}"
 exit 0

@@ -159,7 +159,8 @@ async function main(): Promise<void> {
       try { profiles[s] = summarise([dir], 10); } catch { /* no profile written */ }
     }
   }
-  const failed = Array.isArray(peers['failed']) ? (peers['failed'] as string[]) : [];
+  // (A peers.json written before provision-peers.sh's fix lists "" when nothing failed.)
+  const failed = Array.isArray(peers['failed']) ? (peers['failed'] as string[]).filter(Boolean) : [];
   const res: Results = {
     machine: machine(), date: new Date().toISOString(), mode: opts.quick ? 'quick' : 'full', durationSeconds: (Date.now() - t0) / 1000,
     // A peer that failed to build is listed as unavailable only, not by the version that was tried.
