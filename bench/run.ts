@@ -99,33 +99,32 @@ async function main(): Promise<void> {
   if (memory?.server) log(`MinIO at ${memory.server.endpoint} (drive in memory, ${memory.drive}) for ${[...ON_MEMORY_DRIVE].join(', ')}`);
   else if (memory) log(`no memory-backed MinIO (${memory.why}): ${[...ON_MEMORY_DRIVE].join(', ')} run on the disk-backed one, and their rows say so`);
   const servers = [disk, ...(memory?.server ? [memory.server] : [])];
-  const s3c = s3Client(disk);
   const rows: Bench['rows'] = [];
   const skipped: string[] = [];
-  const clients: Array<{ destroy(): void }> = [s3c];
+  const clients: Array<{ destroy(): void }> = [];
+  /** What a scenario sees of one MinIO: its client, its CPU time, and the wait for it to go idle. */
+  const serverView = (s3: S3Server, drive: Bench['drive']) => {
+    const minio = s3.procs.find((p) => p.name === 'minio');
+    const settle = async (maxMs?: number) => {
+      if (!minio) return;
+      const s = await untilIdle(minio.pid, maxMs === undefined ? {} : { maxMs });
+      if (!s.idle) log(`  MinIO not idle after ${(s.waitedMs / 1000).toFixed(1)} s (${(s.cpuMs / 1000).toFixed(1)} CPU-s); timing the next run anyway`);
+      else if (s.waitedMs > 2000) log(`  waited ${(s.waitedMs / 1000).toFixed(1)} s for MinIO to go idle (${(s.cpuMs / 1000).toFixed(1)} CPU-s of background work)`);
+    };
+    const s3c = s3Client(s3);
+    clients.push(s3c);
+    return { ctx: { s3, tmp, timeoutMs: 10 * 60_000 } satisfies Ctx, s3c, settle, drive, serverCpuMs: () => (minio ? cpuMsOf(minio.pid) : undefined) };
+  };
+  const onDisk = serverView(disk, 'disk');
+  const onMemory = memory?.server ? serverView(memory.server, 'memory') : onDisk;
   try {
     // Buckets left by an interrupted bench would skew nothing, but they fill the disk.
-    for (const bkt of (await s3c.send(new ListBucketsCommand({}))).Buckets ?? []) {
-      if (bkt.Name && bkt.Name !== 'b4-real-200k') await dropBucket(s3c, bkt.Name);
+    for (const bkt of (await onDisk.s3c.send(new ListBucketsCommand({}))).Buckets ?? []) {
+      if (bkt.Name && bkt.Name !== 'b4-real-200k') await dropBucket(onDisk.s3c, bkt.Name);
     }
     // No scenario starts past the deadline; no round past the third ends past it less the reserve
     // for the scenarios still to run.
     const deadlineMs = t0 + opts.budgetMin * 60_000;
-    /** What a scenario sees of one MinIO: its client, its CPU time, and the wait for it to go idle. */
-    const serverView = (s3: S3Server, drive: Bench['drive']) => {
-      const minio = s3.procs.find((p) => p.name === 'minio');
-      const settle = async (maxMs?: number) => {
-        if (!minio) return;
-        const s = await untilIdle(minio.pid, maxMs === undefined ? {} : { maxMs });
-        if (!s.idle) log(`  MinIO not idle after ${(s.waitedMs / 1000).toFixed(1)} s (${(s.cpuMs / 1000).toFixed(1)} CPU-s); timing the next run anyway`);
-        else if (s.waitedMs > 2000) log(`  waited ${(s.waitedMs / 1000).toFixed(1)} s for MinIO to go idle (${(s.cpuMs / 1000).toFixed(1)} CPU-s of background work)`);
-      };
-      const client = s3 === disk ? s3c : s3Client(s3);
-      if (client !== s3c) clients.push(client);
-      return { ctx: { s3, tmp, timeoutMs: 10 * 60_000 } satisfies Ctx, s3c: client, settle, drive, serverCpuMs: () => (minio ? cpuMsOf(minio.pid) : undefined) };
-    };
-    const onDisk = serverView(disk, 'disk');
-    const onMemory = memory?.server ? serverView(memory.server, 'memory') : onDisk;
     // A bench that ended right after dropping many objects (B3 drops B2's 10 GB where B2 ran on the
     // disk) left MinIO deleting them, and it goes on when MinIO starts: a first B2 round timed in it
     // ran at 720 files/s against 1,090 in a clean start. Minutes, at worst, before the first timed run.

@@ -137,11 +137,15 @@ async function profileRun(b: Bench, scenario: 'B1' | 'B2', ds: Dataset): Promise
   }
 }
 
-/** The server's ceiling, as the table names it: warp where it is provisioned, else the raw SDK loop. */
-function ceilingLabel(concurrency: number, size: string): string {
-  return peerAvailable('warp') ? `warp put (${concurrency} in flight, ${size} random objects, unsigned payload)` : `raw SDK PUT loop (${concurrency} in flight, ${size} from memory; warp not provisioned)`;
+/**
+ * What measures the server's ceiling, decided once: warp where it is provisioned, else the raw SDK
+ * loop. `name` for the ceiling row's note, `label` for its flags column.
+ */
+function ceilingTool(): { warp: boolean; name: string; label: (concurrency: number, size: string) => string } {
+  return peerAvailable('warp')
+    ? { warp: true, name: 'warp put', label: (concurrency, size) => `warp put (${concurrency} in flight, ${size} random objects, unsigned payload)` }
+    : { warp: false, name: 'raw SDK PUT loop', label: (concurrency, size) => `raw SDK PUT loop (${concurrency} in flight, ${size} from memory; warp not provisioned)` };
 }
-const ceilingName = () => (peerAvailable('warp') ? 'warp put' : 'raw SDK PUT loop');
 
 /**
  * The server's own ceiling as a contender named 'ceiling': MinIO's warp (`put`, for WARP_SECONDS),
@@ -153,7 +157,7 @@ function ceilingContender(b: Bench, objects: number, sizeMiB: number, concurrenc
     name: 'ceiling', run: async () => {
       const bucket = await freshBucket(b.s3c, 'ceiling');
       try {
-        if (peerAvailable('warp')) {
+        if (ceilingTool().warp) {
           const size = sizeMiB >= 1 ? `${sizeMiB}MiB` : `${Math.round(sizeMiB * 1024)}KiB`;
           return (await warpPut(b.ctx, bucket, size, concurrency, WARP_SECONDS))[metric];
         }
@@ -202,8 +206,9 @@ export async function b1(b: Bench): Promise<void> {
   const base = { scenario: 'B1 large files', metric: 'throughput', unit: 'MiB/s', dataset: ds.label, ratioOf: 'higher' as const };
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b1'), target: '>= 1.2' }, ds1, out.get('rclone'), missing(b, 'rclone')));
   b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b1'), target: '>= 1.0' }, ds1, out.get('s5cmd'), missing(b, 's5cmd')));
-  const best = bestCeiling(out, ['rclone', 's5cmd', 'aws-cli'], ceilingName());
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b1'), peerFlags: `best of: ${ceilingLabel(8, `${sizeMiB} MiB`)} and the peers`, target: '>= 0.7' },
+  const tool = ceilingTool();
+  const best = bestCeiling(out, ['rclone', 's5cmd', 'aws-cli'], tool.name);
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b1'), peerFlags: `best of: ${tool.label(8, `${sizeMiB} MiB`)} and the peers`, target: '>= 0.7' },
     ds1, best.outcome, best.note('MiB/s')));
   if (!b.quick) b.rows.push(row({ ...base, peer: 'aws-cli', peerFlags: tools.find((t) => t.name === 'aws-cli')?.flags ?? '', datasyncFlags: flagsOf('b1'), target: null }, ds1, out.get('aws-cli'), missing(b, 'aws')));
   await profileRun(b, 'B1', b.quick ? ds : largeFiles(b.dataRoot, 8, 64));
@@ -233,10 +238,11 @@ export async function b2(b: Bench): Promise<void> {
   b.rows.push(row({ ...base, peer: 'rclone', peerFlags: rcloneFlags, datasyncFlags: flagsOf('b2'), target: '>= 1.5' }, ds2, out.get('rclone'), notes(driveNote(b), missing(b, 'rclone'))));
   b.rows.push(row({ ...base, peer: 's5cmd', peerFlags: s5Flags, datasyncFlags: flagsOf('b2'), target: '>= 1.0' }, ds2, out.get('s5cmd'), notes(driveNote(b), missing(b, 's5cmd'))));
   // No target of its own: it tells whether the rclone target is reachable on this server at all.
-  const best = bestCeiling(out, ['rclone', 's5cmd'], ceilingName());
+  const tool = ceilingTool();
+  const best = bestCeiling(out, ['rclone', 's5cmd'], tool.name);
   const rcloneFps = out.get('rclone')?.samples.length ? median(out.get('rclone')!.samples) : null;
   const reach = best.value && rcloneFps ? `; 1.5 × rclone's median = ${(1.5 * rcloneFps).toFixed(0)} files/s = ${(1.5 * rcloneFps / best.value).toFixed(2)} × this ceiling` : '';
-  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b2'), peerFlags: `best of: ${ceilingLabel(64, '16 KiB')} and the peers`, target: null },
+  b.rows.push(row({ ...base, peer: 'MinIO ceiling', datasyncFlags: flagsOf('b2'), peerFlags: `best of: ${tool.label(64, '16 KiB')} and the peers`, target: null },
     ds2, best.outcome, notes(best.note('files/s') + reach, driveNote(b))));
   b.rows.push(...cpuRows(b, cpu, base, ds2));
   await profileRun(b, 'B2', b.quick ? ds : smallFiles(b.dataRoot, 5000, 16));

@@ -158,16 +158,16 @@ export class FilesystemBackend implements Backend {
    * name plus '/', which is exactly where its children fall in full-path order ('a.txt' < 'a/b').
    */
   async *#walk(relDir: string, signal?: AbortSignal): AsyncGenerator<Entry[]> {
+    const dirPath = this.#full(relDir || '.');
     let dirents;
     try {
-      dirents = await readdir(this.#full(relDir || '.'), { withFileTypes: true });
+      dirents = await readdir(dirPath, { withFileTypes: true });
     } catch (err) {
       throw this.#fail(err, 'list', relDir || undefined);
     }
     // A child's path is the directory's plus its name: path.join's normalizing cost a sixth of the
     // walk's CPU (203 against 169 ms for 20,000 files), for names readdir gives without separators
     // and a directory path #full already normalized.
-    const dirPath = this.#full(relDir || '.');
     const childPath = dirPath.endsWith('/') ? (name: string) => dirPath + name : (name: string) => `${dirPath}/${name}`;
     const children: Array<{ key: string; name: string; dir: boolean }> = [];
     for (const d of dirents) {
