@@ -22,11 +22,12 @@ test('decide by compare mode', () => {
   assert.equal(decide({ mode: 'Copy', compare: 'SizeOnly', dst: e('a') }).action, 'keep');
 });
 
-async function* from(entries: Entry[]) { yield* entries; }
+/** A listing in runs of one entry, so the merge crosses a run's end at every step. */
+async function* from(entries: Entry[]) { for (const x of entries) yield [x]; }
 
 test('merge pairs sorted listings and rejects unsorted input', async () => {
   const out: string[] = [];
-  for await (const p of mergeListings(from([e('a.txt'), e('a/b'), e('c')]), from([e('a/b'), e('b'), e('d')]))) {
+  for await (const run of mergeListings(from([e('a.txt'), e('a/b'), e('c')]), from([e('a/b'), e('b'), e('d')]))) for (const p of run) {
     out.push(`${p.path}:${p.src ? 's' : ''}${p.dst ? 'd' : ''}`);
   }
   assert.deepEqual(out, ['a.txt:s', 'a/b:sd', 'b:d', 'c:s', 'd:d']);

@@ -88,16 +88,19 @@ test('a corrupt, truncated, foreign or unordered index yields only verified bloc
 });
 
 async function* from<T>(xs: T[]): AsyncGenerator<T> { yield* xs; }
+/** Entries in blocks of `size`, as readIndexBlocks gives them. */
+async function* blocks<T>(xs: T[], size = 2): AsyncGenerator<T[]> { for (let i = 0; i < xs.length; i += size) yield xs.slice(i, i + size); }
 
 test('cursor: ascending seeks find exact paths; what they pass over, drop or leave is dropped in order', async () => {
   const dropped: string[] = [];
-  const c = new IndexCursor(from([entry(1), entry(3), entry(5), entry(7), entry(8)]), { status: 'complete' }, async (e) => { dropped.push(e.path); });
+  const c = new IndexCursor(blocks([entry(1), entry(3), entry(5), entry(7), entry(8)]), { status: 'complete' }, async (e) => { dropped.push(e.path); });
   assert.equal((await c.seek(entry(0).path)), undefined);
   assert.deepEqual(await c.seek(entry(3).path), entry(3)); // entry 1 passed over
   assert.equal(await c.seek(entry(4).path), undefined);
-  const five = await c.seek(entry(5).path);
+  const five = c.seek(entry(5).path);
+  assert.ok(!(five instanceof Promise), 'a hit in the block in hand is answered at once');
   assert.deepEqual(five, entry(5));
-  await c.drop(five!); // no longer describes the listed object
+  await c.drop(five as IndexEntry); // no longer describes the listed object
   assert.equal(await c.finish(), 5);
   assert.equal(await c.seek(entry(9).path), undefined);
   assert.deepEqual(dropped, [1, 5, 7, 8].map((i) => entry(i).path));
@@ -190,9 +193,9 @@ test('planner: index hits replace HEADs; misses, new ETags and new sizes fall ba
     for await (const p of planDecisions(opts, src, dst, t, undefined, idx)) out.push({ path: p.path, action: p.decision.action, recorded: p.recorded });
     return { out, heads: [...dst.heads] };
   };
-  const withIndex = await run(new IndexCursor(from(index)));
+  const withIndex = await run(new IndexCursor(blocks(index)));
   const without = await run();
-  const corrupt = await run(new IndexCursor(from([])));
+  const corrupt = await run(new IndexCursor(blocks([])));
   const actions = (r: typeof without) => r.out.map((x) => `${x.path}:${x.action}`);
   assert.deepEqual(actions(withIndex), ['a:skip', 'b:copy', 'c:copy', 'd:skip', 'e:copy', 'z:delete']);
   assert.deepEqual(actions(without), actions(withIndex), 'same decisions without the index');

@@ -127,6 +127,11 @@ export type IndexStatus = 'absent' | 'reading' | 'complete' | 'invalid';
  * ends 'complete' only when every line was read and verified; `state.problem` says why not.
  */
 export async function* readIndex(body: Readable, location: string, state: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry> {
+  for await (const block of readIndexBlocks(body, location, state)) yield* block;
+}
+
+/** readIndex by verified blocks (up to BLOCK entries each, never empty): the planner's cursor reads these. */
+export async function* readIndexBlocks(body: Readable, location: string, state: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry[]> {
   state.status = 'reading';
   const bad = (why: string) => { state.status = 'invalid'; state.problem = why; };
   let block: IndexEntry[] = [];
@@ -158,7 +163,7 @@ export async function* readIndex(body: Readable, location: string, state: { stat
       }
       const seal = parseJson(line) as { crc32c?: unknown; n?: unknown } | undefined;
       if (!seal || seal.n !== block.length || seal.crc32c !== crc32cHex(crc32cUpdate(0, Buffer.from(text)))) return bad('block checksum mismatch');
-      yield* block;
+      if (block.length) yield block;
       block = [];
       text = '';
     }
@@ -202,7 +207,12 @@ function parseJson(line: string): unknown {
  * The request goes out at once; the entries wait for it when first asked for, so a planner can
  * start its listings meanwhile.
  */
-export function indexEntries(state: Backend, statePrefix: string, location: string, status: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry> {
+export async function* indexEntries(state: Backend, statePrefix: string, location: string, status: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry> {
+  for await (const block of indexBlocks(state, statePrefix, location, status)) yield* block;
+}
+
+/** indexEntries by verified blocks. */
+function indexBlocks(state: Backend, statePrefix: string, location: string, status: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry[]> {
   status.status = 'absent';
   const body = state.read(indexPath(statePrefix, location));
   body.catch(() => {}); // handled below, when the entries are first asked for
@@ -214,14 +224,14 @@ export function indexEntries(state: Backend, statePrefix: string, location: stri
       if (!hasCode(err, 'NotFound')) { status.status = 'invalid'; status.problem = `read failed: ${(err as Error).message}`; }
       return;
     }
-    yield* readIndex(stream, location, status);
+    yield* readIndexBlocks(stream, location, status);
   })();
 }
 
 /** The index of `location` as a cursor for the planner. */
 export function openIndex(state: Backend, statePrefix: string, location: string, onDrop?: (e: IndexEntry) => Promise<void>): IndexCursor {
   const status: { status: IndexStatus; problem?: string } = { status: 'absent' };
-  return new IndexCursor(indexEntries(state, statePrefix, location, status), status, onDrop);
+  return new IndexCursor(indexBlocks(state, statePrefix, location, status), status, onDrop);
 }
 
 /**
@@ -235,34 +245,56 @@ export class IndexCursor {
   /** Entries read from the index so far. */
   read = 0;
   dropped = 0;
-  readonly #it: AsyncIterator<IndexEntry>;
+  readonly #it: AsyncIterator<IndexEntry[]>;
   readonly #onDrop: ((e: IndexEntry) => Promise<void>) | undefined;
-  #head: IndexEntry | undefined;
+  /** The block being read, from #at on. */
+  #block: IndexEntry[] = [];
+  #at = 0;
   #done = false;
 
-  constructor(entries: AsyncIterable<IndexEntry>, source: { status: IndexStatus; problem?: string } = { status: 'complete' }, onDrop?: (e: IndexEntry) => Promise<void>) {
-    this.#it = entries[Symbol.asyncIterator]();
+  /** `blocks`: the index's entries in path order, in runs (readIndexBlocks). */
+  constructor(blocks: AsyncIterable<IndexEntry[]>, source: { status: IndexStatus; problem?: string } = { status: 'complete' }, onDrop?: (e: IndexEntry) => Promise<void>) {
+    this.#it = blocks[Symbol.asyncIterator]();
     this.source = source;
     this.#onDrop = onDrop;
   }
 
-  /** The entry for exactly this path, if the index has one. */
-  async seek(path: string): Promise<IndexEntry | undefined> {
-    for (;;) {
-      if (!this.#head) {
-        if (this.#done) return undefined;
-        const n = await this.#it.next();
-        if (n.done) { this.#done = true; return undefined; }
-        this.#head = n.value;
-        this.read++;
-      }
-      const c = comparePaths(this.#head.path, path);
+  /**
+   * The entry for exactly this path, if the index has one. Answers at once (not a promise) when the
+   * block in hand settles it and nothing is passed over, which is every path of a sync where
+   * nothing changed: a promise per listed path was a good part of such a plan's CPU.
+   */
+  seek(path: string): IndexEntry | undefined | Promise<IndexEntry | undefined> {
+    if (this.#at < this.#block.length) {
+      const head = this.#block[this.#at]!;
+      const c = comparePaths(head.path, path);
       if (c > 0) return undefined;
-      const h = this.#head;
-      this.#head = undefined;
-      if (c === 0) return h;
-      await this.drop(h);
+      if (c === 0) { this.#at++; return head; }
+    } else if (this.#done) return undefined;
+    return this.#seekSlowly(path);
+  }
+
+  async #seekSlowly(path: string): Promise<IndexEntry | undefined> {
+    for (;;) {
+      if (this.#at >= this.#block.length) {
+        if (this.#done || !(await this.#nextBlock())) return undefined;
+      }
+      const head = this.#block[this.#at]!;
+      const c = comparePaths(head.path, path);
+      if (c > 0) return undefined;
+      this.#at++;
+      if (c === 0) return head;
+      await this.drop(head);
     }
+  }
+
+  async #nextBlock(): Promise<boolean> {
+    const n = await this.#it.next();
+    if (n.done) { this.#done = true; this.#block = []; this.#at = 0; return false; }
+    this.#block = n.value;
+    this.#at = 0;
+    this.read += n.value.length;
+    return true;
   }
 
   /** An entry the new index will not carry over. */
@@ -273,13 +305,10 @@ export class IndexCursor {
 
   /** Reads to the end, dropping what is left; returns the number of entries the index held (as far as it verified). */
   async finish(): Promise<number> {
-    if (this.#head) { const h = this.#head; this.#head = undefined; await this.drop(h); }
-    while (!this.#done) {
-      const n = await this.#it.next();
-      if (n.done) this.#done = true;
-      else { this.read++; await this.drop(n.value); }
+    for (;;) {
+      while (this.#at < this.#block.length) await this.drop(this.#block[this.#at++]!);
+      if (this.#done || !(await this.#nextBlock())) return this.read;
     }
-    return this.read;
   }
 }
 

@@ -4,11 +4,11 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Backend, Entry } from '../backends/backend.ts';
+import { listInBatches, type Backend, type Entry } from '../backends/backend.ts';
 import { STATE_PREFIX, type RunOptions } from '../options.ts';
 import type { RunReport } from '../../api/types.ts';
 import { RunState } from '../runtime/state.ts';
-import { mapOrdered } from '../runtime/concurrency.ts';
+import { mapOrdered, mapOrderedRuns } from '../runtime/concurrency.ts';
 import { createFilter } from './filters.ts';
 import { mergeListings } from './merge.ts';
 import { decide, needsDetail, type Decision } from './decide.ts';
@@ -35,15 +35,23 @@ export interface PlannedPath {
   recorded?: { entry: IndexEntry; carried: boolean } | undefined;
 }
 
-/** Every path of both sides with its decision, in path order. Used by the planner and the dry run. */
-export async function* planDecisions(
+/** Every path of both sides with its decision, in path order. Used by the dry run. */
+export async function* planDecisions(...args: Parameters<typeof planDecisionRuns>): AsyncGenerator<PlannedPath> {
+  for await (const run of planDecisionRuns(...args)) yield* run;
+}
+
+/**
+ * planDecisions in runs of paths, as the listings deliver them (a directory, a page): the plan's
+ * per-path work is plain loops, with promises per run, not per path.
+ */
+export async function* planDecisionRuns(
   opts: RunOptions, src: Backend, dst: Backend, now = Date.now(),
   // partition scope (copier/partitions): which partitions are ready, waiting, skipped.
   partitions: PartitionPlanner | undefined = opts.partitions ? createPartitionPlanner(opts.partitions, src, now) : undefined,
   // The destination's recorded-mtime index (mtime-index.ts): answers instead of a HEAD when it
   // describes the listed object (same path, size and ETag).
   dstIndex?: IndexCursor,
-): AsyncGenerator<PlannedPath> {
+): AsyncGenerator<PlannedPath[]> {
   const filter = createFilter(opts.filters, now);
   const statePrefix = opts.state.prefix;
   const stateIsDestination = JSON.stringify(opts.state.endpoint) === JSON.stringify(opts.destination);
@@ -55,35 +63,40 @@ export async function* planDecisions(
   };
   // Scoping runs in path order; fetching details (a HEAD, or reading for a checksum) runs up to
   // DETAIL_CONCURRENCY paths ahead, and results still come out in path order.
-  const scoped = async function* (): AsyncGenerator<PlannedPath | Unresolved> {
-    for await (const pair of mergeListings(src.list(), dst.list(), skip)) {
-      const { src: s, dst: d } = pair;
-      // Every destination entry is looked up (in listing order, one pass over the index), so the
-      // facts about objects this run does not compare (filtered, kept) carry over too.
-      const hit = d && dstIndex ? await dstIndex.seek(d.path) : undefined;
-      const known = hit && describes(hit, d!) ? hit : undefined;
-      if (hit && !known) await dstIndex!.drop(hit); // the object changed since: replaced by a HEAD's fact, or by the copy's receipt
-      const kept = known ? { recorded: { entry: known, carried: true } } : {};
-      if (s) {
-        const v = filter.source(s);
-        if (!v.included) {
-          // Out of scope: not copied, and a destination copy (if any) stays as it is.
-          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept };
+  const scoped = async function* (): AsyncGenerator<Array<PlannedPath | Unresolved>> {
+    for await (const pairs of mergeListings(listInBatches(src), listInBatches(dst), skip)) {
+      const out: Array<PlannedPath | Unresolved> = [];
+      for (const pair of pairs) {
+        const { src: s, dst: d } = pair;
+        // Every destination entry is looked up (in listing order, one pass over the index), so the
+        // facts about objects this run does not compare (filtered, kept) carry over too.
+        let hit = d && dstIndex ? dstIndex.seek(d.path) : undefined;
+        if (hit instanceof Promise) hit = await hit;
+        const known = hit && describes(hit, d!) ? hit : undefined;
+        if (hit && !known) await dstIndex!.drop(hit); // the object changed since: replaced by a HEAD's fact, or by the copy's receipt
+        const kept = known ? { recorded: { entry: known, carried: true } } : {};
+        if (s) {
+          const v = filter.source(s);
+          if (!v.included) {
+            // Out of scope: not copied, and a destination copy (if any) stays as it is.
+            out.push({ path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept });
+            continue;
+          }
+        } else if (d && !filter.path(pair.path).included) {
+          out.push({ path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' }, ...kept });
           continue;
         }
-      } else if (d && !filter.path(pair.path).included) {
-        yield { path: pair.path, dst: d, decision: { action: 'filtered', reason: 'excluded (left in destination)' }, ...kept };
-        continue;
-      }
-      // partitions: only ready partitions are copied; Sync deletes only inside them.
-      if (partitions) {
-        const v = s ? await partitions.source(s) : await partitions.destinationOnly(d!);
-        if (!v.included) {
-          yield { path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept };
-          continue;
+        // partitions: only ready partitions are copied; Sync deletes only inside them.
+        if (partitions) {
+          const v = s ? await partitions.source(s) : await partitions.destinationOnly(d!);
+          if (!v.included) {
+            out.push({ path: pair.path, src: s, dst: d, decision: { action: 'filtered', reason: v.reason }, ...kept });
+            continue;
+          }
         }
+        out.push({ path: pair.path, src: s, dst: d, unresolved: true, known });
       }
-      yield { path: pair.path, src: s, dst: d, unresolved: true, known };
+      yield out;
     }
   };
   const decided = (x: Unresolved, s: Entry | undefined, d: Entry | undefined, recorded: PlannedPath['recorded'], checksums = {}): PlannedPath => (
@@ -122,7 +135,7 @@ export async function* planDecisions(
     const checksums = detail === 'checksum' ? { srcChecksum: await crc32cFor(src, s!), dstChecksum: await crc32cFor(dst, d!) } : {};
     return decided(x, s, d, recorded, checksums);
   };
-  yield* mapOrdered(scoped(), DETAIL_CONCURRENCY, resolve);
+  yield* mapOrderedRuns(scoped(), DETAIL_CONCURRENCY, resolve);
 }
 
 async function* from<T>(items: T[]): AsyncGenerator<T> { yield* items; }
@@ -185,7 +198,7 @@ export async function writePlan(input: PlanRunInput): Promise<Plan> {
       const old = openIndex(input.state, opts.state.prefix, destination.location, (e) => dropped.add(e));
       index = { old, fresh: new IndexWriter(path.join(work, 'index-fresh.jsonl'), destination.location), dropped, work };
     }
-    for await (const p of planDecisions(opts, source, destination, asOf, partitions, index?.old)) {
+    for await (const run of planDecisionRuns(opts, source, destination, asOf, partitions, index?.old)) for (const p of run) {
       if (p.dst && p.decision.action !== 'filtered') totals.destinationFiles++;
       if (index && p.recorded && !p.recorded.carried) await index.fresh.add(p.recorded.entry);
       switch (p.decision.action) {

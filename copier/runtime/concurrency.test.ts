@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { forEachPulled, mapOrdered } from './concurrency.ts';
+import { forEachPulled, mapOrdered, mapOrderedRuns } from './concurrency.ts';
 
 function gauge() {
   let now = 0;
@@ -30,6 +30,28 @@ test('mapOrdered surfaces a failure at its turn, after the results before it', a
     for await (const v of mapOrdered([1, 2, 3, 4], 3, async (i) => { if (i === 3) throw new Error('boom 3'); await sleep(5); return i; })) out.push(v);
   }, /boom 3/);
   assert.deepEqual(out, [1, 2]);
+});
+
+test('mapOrderedRuns: runs of immediate answers go out whole; with calls in flight, input order and the cap hold', async () => {
+  async function* runs(...rs: number[][]) { yield* rs; }
+  const immediate = [];
+  for await (const r of mapOrderedRuns(runs([1, 2, 3], [4, 5]), 4, (i) => i * 10)) immediate.push(r);
+  assert.deepEqual(immediate, [[10, 20, 30], [40, 50]]);
+
+  const g = gauge();
+  // odd items wait, even ones answer at once: the even ones still come out in their place
+  const delays = [30, 0, 20, 0, 15, 0, 25, 3, 10, 0, 12, 0];
+  const out: number[] = [];
+  const fn = (i: number) => (delays[i] === 0 ? i : g.run(delays[i]!, i));
+  for await (const r of mapOrderedRuns(runs([0, 1, 2, 3, 4], [5, 6, 7], [8, 9, 10, 11]), 3, fn)) out.push(...r);
+  assert.deepEqual(out, [...delays.keys()]);
+  assert.equal(g.peak, 3);
+
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const r of mapOrderedRuns(runs([1, 2], [3, 4]), 3, async (i) => { if (i === 3) throw new Error('boom 3'); await sleep(5); return i; })) seen.push(...r);
+  }, /boom 3/);
+  assert.deepEqual(seen, [1, 2]);
 });
 
 test('forEachPulled runs every item of an async iterable with exactly `limit` in flight', async () => {

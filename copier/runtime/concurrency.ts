@@ -23,6 +23,30 @@ export async function* mapOrdered<T, R>(items: AsyncIterable<T> | Iterable<T>, l
 }
 
 /**
+ * mapOrdered over runs of items, yielding runs of results: a run whose calls all answer at once
+ * goes out as one run, with no promise per item.
+ */
+export async function* mapOrderedRuns<T, R>(runs: AsyncIterable<T[]>, limit: number, fn: (item: T) => R | Promise<R>): AsyncGenerator<R[]> {
+  const queue: Array<R | Promise<R>> = [];
+  for await (const run of runs) {
+    const out: R[] = [];
+    for (const item of run) {
+      const r = fn(item);
+      if (!(r instanceof Promise) && queue.length === 0) {
+        out.push(r);
+        continue;
+      }
+      if (r instanceof Promise) r.catch(() => {}); // surfaced when its turn comes
+      queue.push(r);
+      if (queue.length >= limit) out.push(await queue.shift()!);
+    }
+    while (queue.length && !(queue[0] instanceof Promise)) out.push(queue.shift() as R);
+    if (out.length) yield out;
+  }
+  while (queue.length) yield [await queue.shift()!];
+}
+
+/**
  * Runs `fn` over an async iterable with up to `limit` calls in flight: `limit` lanes each pull the
  * next item when their last call ends. The first failure stops the pulling, and is thrown once
  * the calls in flight have settled (the iterator is closed first). Lanes, not Promise.race over

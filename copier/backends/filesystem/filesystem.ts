@@ -127,6 +127,10 @@ export class FilesystemBackend implements Backend {
   }
 
   async *list(opts: ListOptions = {}): AsyncGenerator<Entry> {
+    for await (const batch of this.listBatches(opts)) yield* batch;
+  }
+
+  async *listBatches(opts: ListOptions = {}): AsyncGenerator<Entry[]> {
     const prefix = opts.prefix ?? '';
     // Start at the deepest directory the prefix names, then filter by the rest of it.
     const startDir = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/') + 1) : '';
@@ -147,9 +151,9 @@ export class FilesystemBackend implements Backend {
       throw this.#fail(err, 'list', startDir || undefined);
     }
     // #walk works in batches (runs of files of one directory): a generator layer per entry costs a
-    // few promises, and this is the one layer per entry.
+    // few promises.
     for await (const batch of this.#walk(startDir, opts.signal)) {
-      for (const entry of batch) if (entry.path.startsWith(prefix)) yield entry;
+      yield prefix === startDir ? batch : batch.filter((entry) => entry.path.startsWith(prefix));
     }
   }
 

@@ -139,15 +139,20 @@ export class S3Backend implements Backend {
    * hold them).
    */
   async *list(opts: ListOptions = {}): AsyncGenerator<Entry> {
-    // The listing below works in batches of objects (a page, or a run of one): a generator layer
-    // per entry costs a few promises, and this is the one layer per entry.
+    for await (const batch of this.listBatches(opts)) yield* batch;
+  }
+
+  /** The listing works in batches of objects (a page, or a run of one): a generator layer per entry costs a few promises. */
+  async *listBatches(opts: ListOptions = {}): AsyncGenerator<Entry[]> {
     const cut = this.#prefix.length;
     for await (const batch of this.#batches(opts)) {
+      const entries: Entry[] = [];
       for (const o of batch) {
         if (!o.path || o.path.endsWith('/')) continue; // "directory" placeholders hold no data
         if (cut) o.path = o.path.slice(cut); // the key, relative to the endpoint's prefix
-        yield o;
+        entries.push(o);
       }
+      if (entries.length) yield entries;
     }
   }
 
