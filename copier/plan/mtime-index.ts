@@ -207,8 +207,11 @@ function parseJson(line: string): unknown {
  * The request goes out at once; the entries wait for it when first asked for, so a planner can
  * start its listings meanwhile.
  */
-export async function* indexEntries(state: Backend, statePrefix: string, location: string, status: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry> {
-  for await (const block of indexBlocks(state, statePrefix, location, status)) yield* block;
+export function indexEntries(state: Backend, statePrefix: string, location: string, status: { status: IndexStatus; problem?: string }): AsyncGenerator<IndexEntry> {
+  const blocks = indexBlocks(state, statePrefix, location, status); // the request goes out now
+  return (async function* () {
+    for await (const block of blocks) yield* block;
+  })();
 }
 
 /** indexEntries by verified blocks. */
