@@ -10,6 +10,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client }
 import type { DataSyncSpec, RunReport } from '../../api/types.ts';
 import { testEnv, uniqueName } from '../env/endpoints.ts';
 import { comparePaths } from '../../copier/backends/backend.ts';
+import { asDataSyncError, type DataSyncError } from '../../copier/errors.ts';
 
 export const REPO = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(REPO, 'bin/datasync.js');
@@ -163,4 +164,11 @@ export function hostileTree(): Tree {
     'a/b.txt': 'inside a/\n',
     'empty.bin': '',
   };
+}
+
+/** The DataSyncError a promise rejects with; fails the test if it resolves. */
+export async function failure(p: Promise<unknown>): Promise<DataSyncError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  if (!err) throw new Error('expected a failure');
+  return asDataSyncError(err)!;
 }

@@ -2,7 +2,8 @@
 // proxy that logs each request's User-Agent (the SDK names itself there; the direct path does
 // not): once enough PUTs went through the SDK (here mostly after the first, `directPut: {after: 1}`),
 // single PUTs leave the SDK, store the same objects, and fail, retry and abort exactly as the SDK
-// path does.
+// path does. These backends keep every request in the SDK until then (`knownTarget: false`): the
+// path that starts without it is test/engine/s3-known-target.test.ts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,10 +14,9 @@ import { Readable } from 'node:stream';
 import { DeleteBucketCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { S3Backend } from '../../copier/backends/s3/s3.ts';
 import { crc32cBase64, crc32cOf } from '../../copier/checksum.ts';
-import { asDataSyncError } from '../../copier/errors.ts';
 import { testEnv } from '../env/endpoints.ts';
 import { startFaultProxy, type Fault, type FaultProxy } from '../conformance/fault-proxy.ts';
-import { newBucket, s3Client, sha256 } from './helpers.ts';
+import { failure, newBucket, s3Client, sha256 } from './helpers.ts';
 
 let client: S3Client;
 let secrets: string;
@@ -36,18 +36,13 @@ async function through(fault: Fault, failFirst: number, only?: RegExp): Promise<
 function backend(bucket: string, endpoint: string, opts: { directPut?: boolean | { after: number }; prefix?: string } = {}): S3Backend {
   return new S3Backend(
     { bucket, endpoint, region: testEnv().s3.region, forcePathStyle: true, ...(opts.prefix ? { prefix: opts.prefix } : {}) },
-    { side: 'destination', secretsRoot: secrets, directPut: opts.directPut ?? { after: 1 } },
+    { side: 'destination', secretsRoot: secrets, directPut: opts.directPut ?? { after: 1 }, knownTarget: false },
   );
 }
 const put = (b: S3Backend, rel: string, body: Buffer, extra: Parameters<S3Backend['write']>[2] = {}) =>
   b.write(rel, Readable.from([body]), { size: body.length, ...extra });
 const sdkPuts = (p: FaultProxy) => p.requests().filter((r) => r.method === 'PUT' && /aws-sdk/i.test(r.userAgent)).length;
 const allPuts = (p: FaultProxy) => p.requests().filter((r) => r.method === 'PUT').length;
-async function failure(p: Promise<unknown>) {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  assert.ok(err, 'expected the write to fail');
-  return asDataSyncError(err)!;
-}
 
 const HOSTILE = ['plain.bin', 'dt=2026-11-21/hour=07/part-0.parquet', 'sp ace/plus+sign.txt', "quote's (1)!*.csv", 'caf\u00e9/na\u0308ive.json', '100%/q?x#y&z=1.bin', 'tilde~/dash-dot._'];
 
@@ -83,7 +78,7 @@ test('after the first PUT, single PUTs bypass the SDK and store the same bytes, 
 test('by default the first 16 PUTs go through the SDK (a few state files never load the direct client); directPut: false keeps all there', async () => {
   const bucket = await newBucket(client);
   const proxy = await through({ kind: 'throttle', status: 503 }, 0);
-  const byDefault = new S3Backend({ bucket, endpoint: proxy.url, region: testEnv().s3.region, forcePathStyle: true }, { side: 'destination', secretsRoot: secrets });
+  const byDefault = new S3Backend({ bucket, endpoint: proxy.url, region: testEnv().s3.region, forcePathStyle: true }, { side: 'destination', secretsRoot: secrets, knownTarget: false });
   const never = backend(bucket, proxy.url, { directPut: false });
   try {
     for (let i = 0; i < 20; i++) await put(byDefault, `d${i}`, randomBytes(100));

@@ -53,7 +53,12 @@ export interface DirectPutRequest {
 
 /** S3's key encoding in paths: RFC 3986 unreserved characters and '/' stay, everything else is %XX (UTF-8). */
 export function encodeKey(key: string): string {
-  return encodeURIComponent(key).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`).replace(/%2F/g, '/');
+  return encodeQueryValue(key).replace(/%2F/g, '/');
+}
+
+/** SigV4's URI encoding of a query name or value: RFC 3986 unreserved characters stay, everything else is %XX (UTF-8). */
+export function encodeQueryValue(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /**
@@ -177,24 +182,25 @@ export function signingKey(secret: string, day: string, region: string, service:
 }
 
 /**
- * Pure: the SigV4 Authorization header (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html)
- * for a request without a query string, signing every header given; headers must include
- * x-amz-date and x-amz-content-sha256, and `path` is already URI-encoded (S3 encodes it once).
+ * Pure: the SigV4 Authorization header (docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html),
+ * signing every header given; headers must include x-amz-date and x-amz-content-sha256, `path` is
+ * already URI-encoded (S3 encodes it once), and `query` is canonical (known-target.ts:
+ * canonicalQuery) and sent exactly so.
  */
-export function sigV4Authorization(method: string, path: string, headers: Record<string, string>, accessKeyId: string, scope: { region: string; service: string }, key: Buffer | KeyObject): string {
+export function sigV4Authorization(method: string, path: string, headers: Record<string, string>, accessKeyId: string, scope: { region: string; service: string }, key: Buffer | KeyObject, query = ''): string {
   const date = headers['x-amz-date']!;
   const names = Object.keys(headers).map((h) => h.toLowerCase()).sort();
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
   const canonicalHeaders = names.map((h) => `${h}:${String(lower[h]).trim().replace(/\s+/g, ' ')}\n`).join('');
   const signedHeaders = names.join(';');
-  const canonical = `${method}\n${path}\n\n${canonicalHeaders}\n${signedHeaders}\n${lower['x-amz-content-sha256']}`;
+  const canonical = `${method}\n${path}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${lower['x-amz-content-sha256']}`;
   const credentialScope = `${date.slice(0, 8)}/${scope.region}/${scope.service}/aws4_request`;
   const toSign = `AWS4-HMAC-SHA256\n${date}\n${credentialScope}\n${createHash('sha256').update(canonical).digest('hex')}`;
   const signature = createHmac('sha256', key).update(toSign).digest('hex');
   return `AWS4-HMAC-SHA256 Credential=${accessKeyId}/${credentialScope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
 
-function amzDate(ms: number): string {
+export function amzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, ''); // 20261121T101500Z
 }
 

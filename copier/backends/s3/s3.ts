@@ -3,12 +3,9 @@
 // upload carries CRC32C: per part, and as a FULL_OBJECT checksum the server verifies on complete,
 // so the stored checksum is a whole-object CRC32C comparable with any other backend's. Once enough
 // single PUTs went through the SDK, the rest skip its per-request machinery (direct-put.ts), for
-// small-file throughput.
-import {
-  AbortMultipartUploadCommand, CompleteMultipartUploadCommand, CreateMultipartUploadCommand, DeleteObjectCommand, DeleteObjectsCommand,
-  GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, UploadPartCommand,
-  type ListObjectsV2CommandInput, type ListObjectsV2CommandOutput, type S3ClientConfig, type StorageClass,
-} from '@aws-sdk/client-s3';
+// small-file throughput. The SDK itself is loaded when a request first needs it: a listing with
+// everything known up front goes out without it (direct-list.ts).
+import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { BuildMiddleware, DeserializeMiddleware, MetadataBearer } from '@smithy/types'; // types only: the SDK's own middleware shape
 import { comparePaths, type Backend, type Checksum, type Entry, type Features, type ListOptions, type PartReceipt, type PartUpload, type ReadOptions, type WriteOptions, type WriteResult } from '../backend.ts';
@@ -20,7 +17,12 @@ import { translateS3Error } from './errors.ts';
 import { ioBuffers } from '../support/buffer-pool.ts';
 import { fixedChunks } from '../support/streams.ts';
 import { parseListObjectsV2, type ListedObject, type ListPage } from './list-xml.ts';
-import { DirectPut, learnTarget, type DirectTarget } from './direct-put.ts';
+import { DirectPut, learnTarget, type DirectCredentials, type DirectTarget } from './direct-put.ts';
+import { environmentCredentials, KnownTargetClient, KnownTargetMiss, knownTarget } from './known-target.ts';
+
+type Sdk = typeof import('@aws-sdk/client-s3');
+/** The SDK's module and this backend's client of it, made on first use. */
+interface SdkClient { sdk: Sdk; client: S3Client }
 
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 interface PageQuery { prefix: string; delimiter?: string; token?: string; startAfter?: string }
@@ -48,6 +50,8 @@ export interface S3BackendOptions {
   maxAttempts?: number;
   /** Single PUTs go out directly (direct-put.ts) once this many went through the SDK (default DIRECT_AFTER_PUTS); false keeps every request in the SDK. */
   directPut?: boolean | { after: number };
+  /** Simple requests go out without the SDK where everything they need is known up front (known-target.ts; default true). */
+  knownTarget?: boolean;
 }
 
 /**
@@ -65,7 +69,13 @@ export class S3Backend implements Backend {
   readonly kind = 's3';
   readonly location: string;
   readonly features: Features;
-  readonly #client: S3Client;
+  readonly #config: S3ClientConfig;
+  #sdkClient: Promise<SdkClient> | undefined;
+  /** Simple requests go out without the SDK while this is set (known-target.ts); the first one it does not bring back unsets it. */
+  #known: KnownTargetClient | undefined;
+  #knownUsed: KnownTargetClient | undefined;
+  /** Single PUTs sent by #known so far: past DIRECT_AFTER_PUTS they go to DirectPut (undici), as after the SDK's. */
+  #knownPuts = 0;
   readonly #bucket: string;
   readonly #prefix: string;
   readonly #side: Side;
@@ -106,12 +116,16 @@ export class S3Backend implements Backend {
     if (ep.endpoint !== undefined) config.endpoint = ep.endpoint;
     const accessKeyId = readSecret(opts.side, 'accessKeyId', opts.secretsRoot);
     const secretAccessKey = readSecret(opts.side, 'secretAccessKey', opts.secretsRoot);
+    let staticCredentials: DirectCredentials | undefined;
     if (accessKeyId !== undefined && secretAccessKey !== undefined) {
       const sessionToken = readSecret(opts.side, 'sessionToken', opts.secretsRoot);
-      config.credentials = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
+      config.credentials = staticCredentials = { accessKeyId, secretAccessKey, ...(sessionToken === undefined ? {} : { sessionToken }) };
+    } else {
+      staticCredentials = environmentCredentials();
     }
-    this.#client = new S3Client(config);
-    this.#client.middlewareStack.add(unsignedWhenChecksummed, { step: 'build', name: 'datasyncUnsignedWhenChecksummed' });
+    this.#config = config;
+    const target = knownTarget(ep, config.region as string, config.forcePathStyle === true);
+    if (target && staticCredentials && opts.knownTarget !== false) this.#knownUsed = this.#known = new KnownTargetClient(target, staticCredentials, { timeoutMs: CONNECT_TIMEOUT_MS });
     this.features = {
       nativeChecksums: ['crc32c'],
       atomicWrite: true,
@@ -125,6 +139,23 @@ export class S3Backend implements Backend {
 
   #key(rel: string): string {
     return this.#prefix + rel;
+  }
+  /**
+   * A request #known did not bring back: the SDK sends it again (its retries, clock-skew
+   * correction and errors, as always) and every request after it. An abort is the caller's.
+   */
+  #missed(err: unknown): void {
+    if (!(err instanceof KnownTargetMiss)) throw err;
+    this.#known = undefined;
+  }
+
+  /** The SDK and this backend's client, loaded and made on the first request that needs them. */
+  #sdk(): Promise<SdkClient> {
+    return this.#sdkClient ??= import('@aws-sdk/client-s3').then((sdk) => {
+      const client = new sdk.S3Client(this.#config);
+      client.middlewareStack.add(unsignedWhenChecksummed, { step: 'build', name: 'datasyncUnsignedWhenChecksummed' });
+      return { sdk, client };
+    });
   }
   #fail(err: unknown, op: string, rel?: string): DataSyncError {
     return translateS3Error(err, op, this.#side, this.location, rel);
@@ -257,28 +288,39 @@ export class S3Backend implements Backend {
    * JavaScript heap while it waits its turn: parsed pages waiting behind a fan-out raised a plan's
    * peak RSS by ~90 MiB), else what the SDK made of it.
    */
-  async #fetch(q: PageQuery, opts: ListOptions, fast: boolean): Promise<{ raw?: Buffer; out: ListObjectsV2CommandOutput }> {
-    const command = new ListObjectsV2Command({
+  async #fetch(q: PageQuery, opts: ListOptions, fast: boolean): Promise<{ raw?: Buffer; out?: ListObjectsV2CommandOutput }> {
+    const known = fast ? this.#known : undefined;
+    if (known) {
+      try {
+        return { raw: await known.list(q, opts.signal) };
+      } catch (err) {
+        if (!(err instanceof KnownTargetMiss)) throw this.#fail(err, 'list', opts.prefix);
+        this.#missed(err);
+      }
+    }
+    const { sdk, client } = await this.#sdk();
+    const command = new sdk.ListObjectsV2Command({
       Bucket: this.#bucket, Prefix: q.prefix,
       ...(q.delimiter ? { Delimiter: q.delimiter } : {}), ...(q.token ? { ContinuationToken: q.token } : {}), ...(q.startAfter ? { StartAfter: q.startAfter } : {}),
     });
     const into: { raw?: Buffer } = {};
     if (fast) command.middlewareStack.addRelativeTo(rawListing(into), { relation: 'after', toMiddleware: 'deserializerMiddleware', name: 'datasyncRawListing', override: true });
     try {
-      const out = await this.#client.send(command, opts.signal ? { abortSignal: opts.signal } : {});
+      const out = await client.send(command, opts.signal ? { abortSignal: opts.signal } : {});
       return into.raw ? { raw: into.raw, out } : { out };
     } catch (err) {
       throw this.#fail(err, 'list', opts.prefix);
     }
   }
 
-  async #read(q: PageQuery, fetched: { raw?: Buffer; out: ListObjectsV2CommandOutput }, opts: ListOptions): Promise<ListPage> {
+  async #read(q: PageQuery, fetched: { raw?: Buffer; out?: ListObjectsV2CommandOutput }, opts: ListOptions): Promise<ListPage> {
     let out = fetched.out;
     if (fetched.raw) {
       const page = parseListObjectsV2(fetched.raw.toString('utf8'));
       if (page) return page;
       out = (await this.#fetch(q, opts, false)).out; // a body the fast reader does not take: the same request again, for the SDK
     }
+    if (!out) throw new Error('internal: a listing page with neither a body nor the SDK\'s reading of it');
     const truncated = out.IsTruncated === true && out.NextContinuationToken !== undefined;
     return {
       objects: (out.Contents ?? []).map((o) => ({
@@ -293,7 +335,8 @@ export class S3Backend implements Backend {
 
   async stat(rel: string): Promise<Entry> {
     try {
-      const h = await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel), ChecksumMode: 'ENABLED' }));
+      const { sdk, client } = await this.#sdk();
+      const h = await client.send(new sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel), ChecksumMode: 'ENABLED' }));
       const checksums: Checksum[] = [];
       // A COMPOSITE checksum ("...-N") is a checksum of part checksums, not of the object.
       if (h.ChecksumCRC32C && h.ChecksumType !== 'COMPOSITE' && !h.ChecksumCRC32C.includes('-')) {
@@ -322,8 +365,16 @@ export class S3Backend implements Backend {
       ? `bytes=${start}-${opts.length === undefined ? '' : start + opts.length - 1}`
       : undefined;
     try {
-      const out = await this.#client.send(
-        new GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel), ...(range ? { Range: range } : {}) }),
+      if (this.#known) {
+        try {
+          return await this.#known.get(this.#key(rel), range, opts.signal);
+        } catch (err) {
+          this.#missed(err); // a 404 or an abort goes on to the catch below, as the SDK's would
+        }
+      }
+      const { sdk, client } = await this.#sdk();
+      const out = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel), ...(range ? { Range: range } : {}) }),
         opts.signal ? { abortSignal: opts.signal } : {},
       );
       return out.Body as Readable;
@@ -368,19 +419,21 @@ export class S3Backend implements Backend {
       const crc = crc32cOf(firstChunk);
       try {
         let etag: string | undefined;
+        if (this.#known && !this.#direct) {
+          try {
+            etag = await this.#known.put(this.#key(rel), firstChunk, this.#putHeaders(crc, metadata, storageClass, opts), opts.signal);
+            if (++this.#knownPuts >= this.#sdkPutsBeforeDirect) this.#goDirect(this.#known.target, undefined);
+            lease.release();
+            return { size: firstChunk.length, checksums: [crc32cChecksum(crc)], ...(etag ? { version: etag } : {}) };
+          } catch (err) {
+            this.#missed(err);
+          }
+        }
         if (this.#direct) {
-          etag = await this.#direct.put({
-            key: this.#key(rel), body: firstChunk, signal: opts.signal,
-            headers: {
-              'x-amz-checksum-crc32c': crc32cBase64(crc),
-              ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
-              ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
-              ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
-              ...(opts.ifNotExists ? { 'if-none-match': '*' } : {}),
-            },
-          });
+          etag = await this.#direct.put({ key: this.#key(rel), body: firstChunk, signal: opts.signal, headers: this.#putHeaders(crc, metadata, storageClass, opts) });
         } else {
-          const command = new PutObjectCommand({
+          const { sdk, client } = await this.#sdk();
+          const command = new sdk.PutObjectCommand({
             Bucket: this.#bucket, Key: this.#key(rel), Body: firstChunk, ContentLength: firstChunk.length,
             ChecksumCRC32C: crc32cBase64(crc), Metadata: metadata,
             ...(storageClass ? { StorageClass: storageClass } : {}),
@@ -390,8 +443,8 @@ export class S3Backend implements Backend {
           if (this.#learnDirect && !this.#learned) {
             command.middlewareStack.addRelativeTo(learnTarget(this.#key(rel), (t) => { this.#learned ??= t; }), { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'datasyncLearnTarget', override: true });
           }
-          etag = (await this.#client.send(command, opts.signal ? { abortSignal: opts.signal } : {})).ETag;
-          if (this.#learned && --this.#sdkPutsBeforeDirect <= 0) this.#goDirect(this.#learned);
+          etag = (await client.send(command, opts.signal ? { abortSignal: opts.signal } : {})).ETag;
+          if (this.#learned && --this.#sdkPutsBeforeDirect <= 0) this.#goDirect(this.#learned, client);
         }
         lease.release();
         return { size: firstChunk.length, checksums: [crc32cChecksum(crc)], ...(etag ? { version: etag } : {}) };
@@ -418,18 +471,33 @@ export class S3Backend implements Backend {
   }
 
   /** From now on single PUTs go out directly, to where the SDK's first PUT went (direct-put.ts). */
-  #goDirect(target: DirectTarget): void {
+  #goDirect(target: DirectTarget, client: S3Client | undefined): void {
     if (this.#direct || !this.#learnDirect) return;
     this.#learnDirect = false;
-    const config = this.#client.config;
+    // With the SDK, its credentials provider and measured clock skew; with a known target (no SDK
+    // loaded), the static credentials and a skew of our own.
+    let skew = 0;
+    const known = this.#known?.credentials;
+    const config = client?.config;
     this.#direct = new DirectPut(target, {
-      credentials: () => config.credentials(),
-      clockOffset: () => config.systemClockOffset ?? 0,
-      correctClock: (serverNowMs) => { config.systemClockOffset = serverNowMs - Date.now(); },
+      credentials: config ? () => config.credentials() : async () => known!,
+      clockOffset: config ? () => config.systemClockOffset ?? 0 : () => skew,
+      correctClock: (serverNowMs) => { if (config) config.systemClockOffset = serverNowMs - Date.now(); else skew = serverNowMs - Date.now(); },
       maxAttempts: this.#maxAttempts,
       connectTimeoutMs: CONNECT_TIMEOUT_MS,
       idleTimeoutMs: IDLE_TIMEOUT_MS,
     });
+  }
+
+  /** A single PUT's headers on the direct paths (lower-case; the SDK's PutObject sets the same). */
+  #putHeaders(crc: number, metadata: Record<string, string>, storageClass: string | undefined, opts: WriteOptions): Record<string, string> {
+    return {
+      'x-amz-checksum-crc32c': crc32cBase64(crc),
+      ...Object.fromEntries(Object.entries(metadata).map(([k, v]) => [`x-amz-meta-${k}`, v])),
+      ...(storageClass ? { 'x-amz-storage-class': storageClass } : {}),
+      ...(opts.contentType ? { 'content-type': opts.contentType } : {}),
+      ...(opts.ifNotExists ? { 'if-none-match': '*' } : {}),
+    };
   }
 
   #metadata(opts: WriteOptions): Record<string, string> {
@@ -439,7 +507,8 @@ export class S3Backend implements Backend {
   async #uploadPart(token: string, rel: string, partNumber: number, buf: Buffer, signal?: AbortSignal): Promise<PartReceipt> {
     const crc = crc32cOf(buf);
     try {
-      const out = await this.#client.send(new UploadPartCommand({
+      const { sdk, client } = await this.#sdk();
+      const out = await client.send(new sdk.UploadPartCommand({
         Bucket: this.#bucket, Key: this.#key(rel), UploadId: token, PartNumber: partNumber,
         Body: buf, ContentLength: buf.length, ChecksumCRC32C: crc32cBase64(crc),
       }), signal ? { abortSignal: signal } : {});
@@ -454,7 +523,8 @@ export class S3Backend implements Backend {
       begin: async (rel, opts) => {
         const storageClass = (opts.storageClass ?? this.#storageClass) as StorageClass | undefined;
         try {
-          const out = await this.#client.send(new CreateMultipartUploadCommand({
+          const { sdk, client } = await this.#sdk();
+          const out = await client.send(new sdk.CreateMultipartUploadCommand({
             Bucket: this.#bucket, Key: this.#key(rel), Metadata: this.#metadata(opts),
             ChecksumAlgorithm: 'CRC32C', ChecksumType: 'FULL_OBJECT',
             ...(storageClass ? { StorageClass: storageClass } : {}),
@@ -483,7 +553,8 @@ export class S3Backend implements Backend {
         const crc = combinePartChecksums(sorted);
         const size = sorted.reduce((s, p) => s + p.size, 0);
         try {
-          const out = await this.#client.send(new CompleteMultipartUploadCommand({
+          const { sdk, client } = await this.#sdk();
+          const out = await client.send(new sdk.CompleteMultipartUploadCommand({
             Bucket: this.#bucket, Key: this.#key(rel), UploadId: token,
             MultipartUpload: { Parts: sorted.map((p) => ({ PartNumber: p.partNumber, ETag: p.id, ...(p.checksum ? { ChecksumCRC32C: crc32cBase64(parseInt(p.checksum.value, 16)) } : {}) })) },
             ChecksumType: 'FULL_OBJECT',
@@ -501,7 +572,8 @@ export class S3Backend implements Backend {
       },
       abort: async (token, rel) => {
         try {
-          await this.#client.send(new AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key(rel), UploadId: token }));
+          const { sdk, client } = await this.#sdk();
+          await client.send(new sdk.AbortMultipartUploadCommand({ Bucket: this.#bucket, Key: this.#key(rel), UploadId: token }));
         } catch (err) {
           throw this.#fail(err, 'abort upload of', rel);
         }
@@ -518,9 +590,18 @@ export class S3Backend implements Backend {
   async #deleteBatch(paths: string[]): Promise<void> {
     for (let at = 0; at < paths.length; at += DELETE_BATCH) {
       const batch = paths.slice(at, at + DELETE_BATCH);
+      if (this.#known) {
+        try {
+          await this.#known.deleteObjects(batch.map((p) => this.#key(p)));
+          continue;
+        } catch (err) {
+          this.#missed(err);
+        }
+      }
       let out;
       try {
-        out = await this.#client.send(new DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: batch.map((p) => ({ Key: this.#key(p) })), Quiet: true } }));
+        const { sdk, client } = await this.#sdk();
+        out = await client.send(new sdk.DeleteObjectsCommand({ Bucket: this.#bucket, Delete: { Objects: batch.map((p) => ({ Key: this.#key(p) })), Quiet: true } }));
       } catch (err) {
         throw this.#fail(err, 'delete', batch[0]);
       }
@@ -536,7 +617,8 @@ export class S3Backend implements Backend {
 
   async delete(rel: string): Promise<void> {
     try {
-      await this.#client.send(new DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel) }));
+      const { sdk, client } = await this.#sdk();
+      await client.send(new sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#key(rel) }));
     } catch (err) {
       const e = this.#fail(err, 'delete', rel);
       if (e.code !== 'NotFound') throw e;
@@ -545,7 +627,8 @@ export class S3Backend implements Backend {
 
   async close(): Promise<void> {
     await this.#direct?.close();
-    this.#client.destroy();
+    this.#knownUsed?.close();
+    if (this.#sdkClient) (await this.#sdkClient).client.destroy();
   }
 }
 
