@@ -2,9 +2,10 @@
 // larger ones are multipart uploads that become visible only on CompleteMultipartUpload. Every
 // upload carries CRC32C: per part, and as a FULL_OBJECT checksum the server verifies on complete,
 // so the stored checksum is a whole-object CRC32C comparable with any other backend's. Once enough
-// single PUTs went through the SDK, the rest skip its per-request machinery (direct-put.ts), for
-// small-file throughput. The SDK itself is loaded when a request first needs it: a listing with
-// everything known up front goes out without it (direct-list.ts).
+// single PUTs went out, the rest skip the SDK's per-request machinery (direct-put.ts), for
+// small-file throughput. Where the endpoint and static credentials are known up front, the simple
+// requests skip it from the first one (known-target.ts), and the SDK is loaded only when a request
+// needs it.
 import type { ListObjectsV2CommandInput, ListObjectsV2CommandOutput, S3Client, S3ClientConfig, StorageClass } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { BuildMiddleware, DeserializeMiddleware, MetadataBearer } from '@smithy/types'; // types only: the SDK's own middleware shape
@@ -48,7 +49,7 @@ export interface S3BackendOptions {
   secretsRoot?: string;
   /** Attempts the SDK makes per request before our own per-file retry takes over. */
   maxAttempts?: number;
-  /** Single PUTs go out directly (direct-put.ts) once this many went through the SDK (default DIRECT_AFTER_PUTS); false keeps every request in the SDK. */
+  /** Single PUTs go out through undici (direct-put.ts) once this many went out (default DIRECT_AFTER_PUTS); false never. */
   directPut?: boolean | { after: number };
   /** Simple requests go out without the SDK where everything they need is known up front (known-target.ts; default true). */
   knownTarget?: boolean;
