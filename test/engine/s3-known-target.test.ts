@@ -15,6 +15,7 @@ import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/
 import { S3Backend } from '../../copier/backends/s3/s3.ts';
 import { testEnv } from '../env/endpoints.ts';
 import { startFaultProxy, type FaultProxy } from '../conformance/fault-proxy.ts';
+import { readAll } from '../conformance/suite.ts';
 import { failure, newBucket, s3Client, sha256 } from './helpers.ts';
 
 let client: S3Client;
@@ -34,11 +35,6 @@ const backend = (bucket: string, endpoint: string, secretsRoot: string, knownTar
 );
 const byTheSdk = (p: FaultProxy) => p.requests().filter((r) => /aws-sdk/i.test(r.userAgent));
 const put = (b: S3Backend, rel: string, body: Buffer, extra: Parameters<S3Backend['write']>[2] = {}) => b.write(rel, Readable.from([body]), { size: body.length, ...extra });
-async function text(r: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of r) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const KEYS = ['plain.bin', 'dt=2026-12-07/hour=07/part-0.parquet', 'sp ace/plus+sign.txt', "quote's (1)!*.csv", 'caf\u00e9/na\u0308ive.json', '100%/q?x#y&z=1.bin', 'a&b<c>/"d".txt'];
 
@@ -57,14 +53,14 @@ test('a known target lists, reads, writes and deletes without the SDK, storing t
     for await (const x of b.list()) listed.push(x.path);
     assert.deepEqual(listed, [...KEYS, ...Array.from({ length: 20 }, (_, i) => `many/${String(i).padStart(2, '0')}`)].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y))));
     for (const [k, body] of bodies) {
-      assert.equal(sha256(await text(await b.read(k))), sha256(body), k);
+      assert.equal(sha256(await readAll(await b.read(k))), sha256(body), k);
       const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: `base/dir/${k}`, ChecksumMode: 'ENABLED' }));
       assert.equal(sha256(await stored.Body!.transformToByteArray()), sha256(body));
       assert.equal(stored.Metadata?.['datasync-mtime'], '1700000000123');
       assert.equal(stored.ContentType, 'application/x-test');
       assert.ok(stored.ChecksumCRC32C, 'stored with its CRC32C');
     }
-    const ranged = await text(await b.read(KEYS[3]!, { offset: 10, length: 100 }));
+    const ranged = await readAll(await b.read(KEYS[3]!, { offset: 10, length: 100 }));
     assert.deepEqual(ranged, bodies.get(KEYS[3]!)!.subarray(10, 110));
     const absent = await failure(b.read('no/such/object'));
     assert.equal(absent.code, 'NotFound', absent.message);
@@ -101,7 +97,7 @@ test('anything but success goes to the SDK: bad credentials fail as without the 
     const body = randomBytes(3000);
     await put(b, 'after-503', body); // the first request gets the 503: the SDK sends it again
     assert.equal(proxy.faulted(), 1);
-    assert.equal(sha256(await text(await b.read('after-503'))), sha256(body));
+    assert.equal(sha256(await readAll(await b.read('after-503'))), sha256(body));
     const sdk = byTheSdk(proxy);
     assert.ok(sdk.length >= 2 && sdk.some((r) => r.method === 'PUT') && sdk.some((r) => r.method === 'GET'), `the PUT's retry and the later GET went through the SDK: ${JSON.stringify(sdk)}`);
   } finally {

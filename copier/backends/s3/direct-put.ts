@@ -101,11 +101,12 @@ export class DirectPut {
    * state files should not pay (see DIRECT_AFTER_PUTS in s3.ts).
    */
   #pool: Promise<Pool> | undefined;
-  #signingKey: { day: string; secret: string; key: KeyObject } | undefined;
+  readonly #keys: SigningKeys;
 
   constructor(target: DirectTarget, opts: DirectPutOptions) {
     this.#target = target;
     this.#opts = opts;
+    this.#keys = new SigningKeys(target);
   }
 
   #connections(): Promise<Pool> {
@@ -147,7 +148,7 @@ export class DirectPut {
       'x-amz-date': amzDate(Date.now() + this.#opts.clockOffset()),
       ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
     };
-    headers['authorization'] = sigV4Authorization('PUT', path, headers, creds.accessKeyId, t, this.#key(headers['x-amz-date']!.slice(0, 8), creds.secretAccessKey));
+    headers['authorization'] = sigV4Authorization('PUT', path, headers, creds.accessKeyId, t, this.#keys.for(creds.secretAccessKey, headers['x-amz-date']!.slice(0, 8)));
     const res = await (await this.#connections()).request({ path, method: 'PUT', headers, body: req.body, ...(req.signal ? { signal: req.signal } : {}) });
     if (res.statusCode >= 200 && res.statusCode < 300) {
       await res.body.dump(); // empty for a PUT; reading it frees the connection for reuse
@@ -160,17 +161,26 @@ export class DirectPut {
     if (err.name === 'RequestTimeTooSkewed' && Number.isFinite(serverNow)) this.#opts.correctClock(serverNow);
     throw err;
   }
+}
 
-  /**
-   * The day's signing key, derived once per day and secret, and held as a KeyObject: Node 24
-   * makes one of a Buffer key on every createHmac, about 10 µs per signature against 1.5 µs for
-   * the HMAC itself (bench/micro/sigv4-key.ts); 4% of B2's copier CPU went there.
-   */
-  #key(day: string, secret: string): KeyObject {
-    const k = this.#signingKey;
+/**
+ * The day's signing key for one scope, derived once per day and secret, and held as a KeyObject:
+ * Node 24 makes one of a Buffer key on every createHmac, about 10 µs per signature against 1.5 µs
+ * for the HMAC itself (bench/micro/sigv4-key.ts); 4% of B2's copier CPU went there.
+ */
+export class SigningKeys {
+  readonly #scope: { region: string; service: string };
+  #last: { day: string; secret: string; key: KeyObject } | undefined;
+
+  constructor(scope: { region: string; service: string }) {
+    this.#scope = scope;
+  }
+
+  for(secret: string, day: string): KeyObject {
+    const k = this.#last;
     if (k && k.day === day && k.secret === secret) return k.key;
-    const key = createSecretKey(signingKey(secret, day, this.#target.region, this.#target.service));
-    this.#signingKey = { day, secret, key };
+    const key = createSecretKey(signingKey(secret, day, this.#scope.region, this.#scope.service));
+    this.#last = { day, secret, key };
     return key;
   }
 }

@@ -17,11 +17,12 @@
 // Nothing is judged here but success and a GET's 404. Any other answer, and any failure to get
 // one, is a KnownTargetMiss: s3.ts sends the same request through the SDK, so retries, clock-skew
 // correction and error messages are the SDK's as always, and stops using this client.
-import { createHash, createSecretKey, type KeyObject } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type http from 'node:http';
 import type { Readable } from 'node:stream';
 import type { S3Endpoint } from '../../../api/types.ts';
-import { amzDate, encodeKey, encodeQueryValue, serviceError, sigV4Authorization, signingKey, type DirectCredentials, type DirectTarget } from './direct-put.ts';
+import { amzDate, encodeKey, encodeQueryValue, serviceError, sigV4Authorization, SigningKeys, type DirectCredentials, type DirectTarget } from './direct-put.ts';
+import { collect } from '../support/streams.ts';
 
 export interface ListQuery { prefix: string; delimiter?: string | undefined; token?: string | undefined; startAfter?: string | undefined }
 
@@ -97,13 +98,14 @@ export class KnownTargetClient {
   readonly #creds: DirectCredentials;
   readonly #timeoutMs: number;
   readonly #agent: http.Agent;
-  #key: { day: string; key: KeyObject } | undefined;
+  readonly #keys: SigningKeys;
 
   constructor(target: DirectTarget, creds: DirectCredentials, opts: { timeoutMs: number }) {
     this.#target = target;
     this.#creds = creds;
     this.#timeoutMs = opts.timeoutMs;
     this.#agent = new (transport(target)).Agent({ keepAlive: true });
+    this.#keys = new SigningKeys(target);
   }
 
   get target(): DirectTarget { return this.#target; }
@@ -112,7 +114,7 @@ export class KnownTargetClient {
   /** The raw body of a ListObjectsV2 page. */
   async list(q: ListQuery, signal?: AbortSignal): Promise<Buffer> {
     const res = await this.#send({ method: 'GET', path: `${this.#target.basePath}/`, query: listQuery(q), signal });
-    if (res.statusCode !== 200) throw await miss(res);
+    if (res.statusCode !== 200) throw miss(res);
     return collect(res);
   }
 
@@ -121,14 +123,14 @@ export class KnownTargetClient {
     const res = await this.#send({ method: 'GET', path: `${this.#target.basePath}/${encodeKey(key)}`, headers: range ? { range } : {}, signal });
     if (res.statusCode === 200 || res.statusCode === 206) return res;
     if (res.statusCode === 404) throw serviceError(404, (await collect(res)).toString('utf8').slice(0, 65_536), res.headers);
-    throw await miss(res);
+    throw miss(res);
   }
 
   /** A single PUT of a body in memory; resolves to the ETag. `headers`: lower-case x-amz-*, content-type, if-none-match. */
   async put(key: string, body: Buffer, headers: Record<string, string>, signal?: AbortSignal): Promise<string | undefined> {
     // UNSIGNED-PAYLOAD: the signed x-amz-checksum-crc32c header protects the body (see s3.ts).
     const res = await this.#send({ method: 'PUT', path: `${this.#target.basePath}/${encodeKey(key)}`, headers: { ...headers, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' }, body, signal });
-    if (res.statusCode !== 200) throw await miss(res);
+    if (res.statusCode !== 200) throw miss(res);
     res.resume();
     const etag = res.headers['etag'];
     return Array.isArray(etag) ? etag[0] : etag;
@@ -141,7 +143,7 @@ export class KnownTargetClient {
       method: 'POST', path: `${this.#target.basePath}/`, query: canonicalQuery([['delete', '']]), body,
       headers: { 'content-md5': createHash('md5').update(body).digest('base64'), 'x-amz-content-sha256': createHash('sha256').update(body).digest('hex') },
     });
-    if (res.statusCode !== 200) throw await miss(res);
+    if (res.statusCode !== 200) throw miss(res);
     const text = (await collect(res)).toString('utf8');
     if (!text.includes('<DeleteResult') || text.includes('<Error>')) throw new KnownTargetMiss('DeleteObjects answered with errors');
   }
@@ -160,7 +162,7 @@ export class KnownTargetClient {
       ...(r.body ? { 'content-length': String(r.body.length) } : {}),
       ...(this.#creds.sessionToken ? { 'x-amz-security-token': this.#creds.sessionToken } : {}),
     };
-    headers['authorization'] = sigV4Authorization(r.method, r.path, headers, this.#creds.accessKeyId, t, this.#signingKey(headers['x-amz-date']!.slice(0, 8)), r.query ?? '');
+    headers['authorization'] = sigV4Authorization(r.method, r.path, headers, this.#creds.accessKeyId, t, this.#keys.for(this.#creds.secretAccessKey, headers['x-amz-date']!.slice(0, 8)), r.query ?? '');
     return new Promise((resolve, reject) => {
       const req = transport(t).request({
         protocol: t.protocol, hostname: t.hostname, port: t.port, path: r.query ? `${r.path}?${r.query}` : r.path, method: r.method, headers, agent: this.#agent,
@@ -173,11 +175,6 @@ export class KnownTargetClient {
       req.end(r.body);
     });
   }
-
-  #signingKey(day: string): KeyObject {
-    if (this.#key?.day !== day) this.#key = { day, key: createSecretKey(signingKey(this.#creds.secretAccessKey, day, this.#target.region, this.#target.service)) };
-    return this.#key.key;
-  }
 }
 
 /** node:http, or node:https, loaded when first needed (https brings TLS, which a plain-http endpoint never uses). */
@@ -185,13 +182,7 @@ function transport(t: DirectTarget): typeof http {
   return process.getBuiltinModule(t.protocol === 'https:' ? 'node:https' : 'node:http') as typeof http;
 }
 
-async function miss(res: http.IncomingMessage): Promise<KnownTargetMiss> {
+function miss(res: http.IncomingMessage): KnownTargetMiss {
   res.resume();
   return new KnownTargetMiss(`HTTP ${res.statusCode ?? '?'}`);
-}
-
-async function collect(res: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of res) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
 }

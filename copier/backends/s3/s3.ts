@@ -16,7 +16,7 @@ import { DataSyncError, type Side } from '../../errors.ts';
 import { readSecret } from '../../runtime/secrets.ts';
 import { translateS3Error } from './errors.ts';
 import { ioBuffers } from '../support/buffer-pool.ts';
-import { fixedChunks } from '../support/streams.ts';
+import { collect, fixedChunks } from '../support/streams.ts';
 import { parseListObjectsV2, type ListedObject, type ListPage } from './list-xml.ts';
 import { DirectPut, learnTarget, type DirectCredentials, type DirectTarget } from './direct-put.ts';
 import { environmentCredentials, KnownTargetClient, KnownTargetMiss, knownTarget } from './known-target.ts';
@@ -665,12 +665,6 @@ function rawListing(into: { raw?: Buffer }): DeserializeMiddleware<ListObjectsV2
 }
 
 const EMPTY_LISTING = Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>');
-
-async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const c of body) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
-  return Buffer.concat(chunks);
-}
 
 function normalizePrefix(prefix: string | undefined): string {
   const p = (prefix ?? '').replace(/^\/+/, '').replace(/\/+$/, '');

@@ -3,6 +3,13 @@ import { PassThrough, Readable } from 'node:stream';
 import { byobOf, type ByobReader } from './byob.ts';
 import type { BufferLease } from './buffer-pool.ts';
 
+/** A body read whole into one Buffer (a listing page, an error document). */
+export async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of body) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+  return Buffer.concat(chunks);
+}
+
 export function emptyReadable(): Readable {
   return Readable.from([]);
 }
